@@ -1,0 +1,50 @@
+/*
+ * The session operations everything above aws/ relies on. Only aws/ implements this with the SDK;
+ * tests point that implementation at the emulator's real HTTP endpoint.
+ */
+
+export interface StartSessionRequest {
+  /** Instance or managed node id (`i-…`, `mi-…`), as given to StartSession's Target. */
+  target: string;
+  /** Set: `AWS-StartPortForwardingSessionToRemoteHost`; unset: `AWS-StartPortForwardingSession`. */
+  remoteHost?: string;
+  remotePort: number;
+  /** Passed as the document's `localPortNumber` (the agent echoes it back in the handshake). */
+  localPort?: number;
+  reason?: string;
+}
+
+export interface SessionGrant {
+  sessionId: string;
+  streamUrl: string;
+  tokenValue: string;
+}
+
+export interface ResumeResult {
+  /** Absent when the service no longer has the session (timed out, terminated): start anew. */
+  tokenValue?: string;
+  streamUrl?: string;
+}
+
+export interface ManagedNode {
+  instanceId: string;
+  pingStatus: string;
+  computerName?: string;
+  tags?: Record<string, string>;
+}
+
+export interface SessionApi {
+  startSession(request: StartSessionRequest): Promise<SessionGrant>;
+  resumeSession(sessionId: string): Promise<ResumeResult>;
+  terminateSession(sessionId: string): Promise<void>;
+}
+
+/** How to reach and authenticate to SSM. Every field is optional; the SDK's defaults fill the rest. */
+export interface AwsConnectionOptions {
+  region?: string;
+  /** A profile from ~/.aws/config, including SSO profiles. */
+  profile?: string;
+  /** Custom SSM endpoint: a VPC endpoint, or the emulator's URL. */
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+}
