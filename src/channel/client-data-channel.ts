@@ -1,0 +1,439 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { WebSocket, type RawData } from 'ws';
+import pRetry, { AbortError } from 'p-retry';
+import {
+  ActionStatus,
+  ActionType,
+  decodeHandshakeComplete,
+  decodeHandshakeRequest,
+  decodeSessionTypeParameters,
+  encodeFlag,
+  encodeHandshakeResponse,
+  encodeOpenDataChannel,
+  PayloadType,
+  type DecodedClientMessage,
+  type ProcessedClientAction,
+} from '../protocol/index.js';
+import type { ResumeResult } from '../aws/session-api.js';
+import { silentLogger, type Logger } from '../logging.js';
+import { webSocketTransport } from './frame-transport.js';
+import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
+
+/**
+ * The official release whose behaviour we implement. The agent picks mux mode and turns its smux
+ * keepalive off from this number (data-channel.md §13.2), so it must stay > 1.2.331.0.
+ */
+export const CLIENT_VERSION = '1.2.677.0';
+
+/** Agent frames are ≤ 1144 bytes; anything near this cap is an attack or a bug (spec §14 sets none). */
+const MAX_INBOUND_FRAME = 256 * 1024;
+
+export interface HandshakeOutcome {
+  agentVersion: string;
+  sessionType: string;
+  /** The document's resolved properties, all strings (port-forwarding.md §1.1). */
+  properties: Record<string, string>;
+  customerMessage: string;
+}
+
+export interface ClientDataChannelOptions {
+  sessionId: string;
+  streamUrl: string;
+  tokenValue: string;
+  /** ResumeSession; a result without a token means the session is gone. */
+  resumeSession: (sessionId: string) => Promise<ResumeResult>;
+  clientId?: string;
+  clientVersion?: string;
+  /** Time from opening the socket to HandshakeComplete. */
+  handshakeTimeoutMs?: number;
+  /** WebSocket opening handshake timeout. */
+  dialTimeoutMs?: number;
+  /** WebSocket ping period; a socket that does not answer within one period is dropped and resumed. */
+  pingIntervalMs?: number;
+  /** ResumeSession attempts after a drop before the session counts as lost. */
+  resumeRetries?: number;
+  channel?: Omit<ReliableChannelOptions, 'role' | 'ackBeforeDelivery' | 'logger'>;
+  logger?: Logger;
+}
+
+/** Why a session cannot continue; the tunnel starts a new one. */
+export interface SessionEnded {
+  reason: string;
+  /** True when the service said so (channel_closed, no resume token), false when we gave up. */
+  byService: boolean;
+}
+
+export interface ClientDataChannelEvents {
+  drain: [];
+  disconnected: [reason: string];
+  reconnected: [];
+  ended: [SessionEnded];
+}
+
+/** Errors that no retry of ResumeSession can fix. */
+const PERMANENT_RESUME_ERRORS = new Set(['DoesNotExistException', 'TargetNotConnected', 'AccessDeniedException', 'InvalidDocument', 'ValidationException']);
+
+/**
+ * The client end of one Session Manager data channel: WebSocket + OpenDataChannel frame
+ * (data-channel.md §3), the port-session handshake (§8), the reliable core, and resume after a
+ * dropped socket (§11.2) with the original StreamUrl and a fresh token.
+ */
+export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
+  readonly sessionId: string;
+  private readonly options: ClientDataChannelOptions;
+  private readonly clientId: string;
+  private readonly log: Logger;
+  private readonly channel: ReliableChannel;
+
+  private ws: WebSocket | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private awaitingPong = false;
+  private handshake: HandshakeOutcome | undefined;
+  private agentVersion = '';
+  private sessionType = '';
+  private properties: Record<string, string> = {};
+  private inbound: InboundHandler = () => false;
+  private state: 'idle' | 'opening' | 'open' | 'resuming' | 'ended' = 'idle';
+  private openWaiter: { resolve: (h: HandshakeOutcome) => void; reject: (e: Error) => void } | undefined;
+  private resumeAbort: AbortController | undefined;
+
+  constructor(options: ClientDataChannelOptions) {
+    super();
+    this.options = options;
+    this.sessionId = options.sessionId;
+    this.clientId = options.clientId ?? randomUUID();
+    this.log = (options.logger ?? silentLogger).child({ sessionId: options.sessionId });
+    this.channel = new ReliableChannel({
+      ...options.channel,
+      role: 'client',
+      // Handshake messages are acknowledged before they are processed (§6.2).
+      ackBeforeDelivery: (type) =>
+        type === PayloadType.HandshakeRequest || type === PayloadType.HandshakeComplete || type === PayloadType.EncChallengeRequest,
+      logger: this.log,
+    });
+    this.channel.setInboundHandler((message) => this.onStreamMessage(message));
+    this.channel.on('drain', () => this.emit('drain'));
+    this.channel.on('channelClosed', (closed) => {
+      const reason = closed.output === '' ? 'the service closed the session' : `the service closed the session: ${closed.output}`;
+      this.end({ reason, byService: true });
+    });
+    this.channel.on('resendTimeout', (sequenceNumber) => {
+      this.end({ reason: `message ${sequenceNumber} was never acknowledged`, byService: false });
+    });
+  }
+
+  get handshakeOutcome(): HandshakeOutcome | undefined {
+    return this.handshake;
+  }
+
+  get connected(): boolean {
+    return this.state === 'open';
+  }
+
+  get writable(): boolean {
+    return this.channel.writable;
+  }
+
+  get unacknowledgedCount(): number {
+    return this.channel.unacknowledgedCount;
+  }
+
+  /** Connects and completes the handshake. Resolves once the session may carry data. */
+  open(): Promise<HandshakeOutcome> {
+    if (this.state !== 'idle') return Promise.reject(new Error(`data channel already ${this.state}`));
+    this.state = 'opening';
+    const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
+    return new Promise<HandshakeOutcome>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.failOpen(new Error(`no handshake from the agent within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.openWaiter = {
+        resolve: (h) => {
+          clearTimeout(timer);
+          resolve(h);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.connect(this.options.tokenValue).catch((error: Error) => this.failOpen(error));
+    });
+  }
+
+  /** Sends stream data (PayloadType Output); false means wait for 'drain'. */
+  write(payload: Buffer): boolean {
+    return this.channel.send(PayloadType.Output, payload);
+  }
+
+  sendFlag(flag: number): void {
+    this.channel.send(PayloadType.Flag, encodeFlag(flag));
+  }
+
+  /** Receives Output and Flag messages after the handshake. Return false to hold delivery (no ack). */
+  setInboundHandler(handler: InboundHandler): void {
+    this.inbound = handler;
+  }
+
+  resumeDelivery(): void {
+    this.channel.resumeDelivery();
+  }
+
+  /** Waits until everything sent so far is acknowledged, or the time is up. Resolves true if it was. */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.channel.unacknowledgedCount > 0 && this.state !== 'ended' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.channel.unacknowledgedCount === 0;
+  }
+
+  /** Drops the socket without ending the session (tests and the emulator's faults use this path too). */
+  dropConnection(): void {
+    this.ws?.terminate();
+  }
+
+  /** Stops everything. The session itself is ended by the caller (flag or API). */
+  close(): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.cleanup();
+  }
+
+  // --- connection ------------------------------------------------------------------------------
+
+  private connect(tokenValue: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(this.options.streamUrl, {
+        handshakeTimeout: this.options.dialTimeoutMs ?? 15_000,
+        perMessageDeflate: false,
+        maxPayload: MAX_INBOUND_FRAME,
+      });
+      this.ws = ws;
+      let opened = false;
+      ws.on('open', () => {
+        opened = true;
+        ws.send(
+          encodeOpenDataChannel({
+            messageSchemaVersion: '1.0',
+            requestId: randomUUID(),
+            tokenValue,
+            clientId: this.clientId,
+            clientVersion: this.options.clientVersion ?? CLIENT_VERSION,
+          }),
+        );
+        this.channel.attach(webSocketTransport(ws));
+        this.startPing(ws);
+        resolve();
+      });
+      ws.on('message', (data: RawData) => {
+        if (this.ws === ws) this.channel.handleFrame(toBuffer(data));
+      });
+      ws.on('pong', () => {
+        this.awaitingPong = false;
+      });
+      ws.on('error', (error) => {
+        this.log.debug({ err: error.message }, 'WebSocket error');
+        if (!opened) reject(new Error(`cannot open the data channel: ${error.message}`));
+      });
+      ws.on('close', (code, reason) => {
+        if (!opened) reject(new Error(`data channel closed while opening (code ${code})`));
+        if (this.ws === ws) this.onConnectionLost(`WebSocket closed (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`);
+      });
+    });
+  }
+
+  private startPing(ws: WebSocket): void {
+    this.stopPing();
+    this.awaitingPong = false;
+    // data-channel.md §3.4: ping at once with payload "keepalive", then periodically.
+    ws.ping('keepalive');
+    const interval = this.options.pingIntervalMs ?? 30_000;
+    this.pingTimer = setInterval(() => {
+      if (this.awaitingPong) {
+        this.log.warn({ intervalMs: interval }, 'WebSocket did not answer a ping; reconnecting');
+        ws.terminate();
+        return;
+      }
+      this.awaitingPong = true;
+      ws.ping('keepalive');
+    }, interval);
+    this.pingTimer.unref();
+  }
+
+  private stopPing(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.pingTimer = undefined;
+  }
+
+  private onConnectionLost(reason: string): void {
+    this.channel.detach();
+    this.stopPing();
+    this.ws = undefined;
+    if (this.state === 'opening') {
+      this.failOpen(new Error(`data channel lost during the handshake: ${reason}`));
+      return;
+    }
+    if (this.state !== 'open') return;
+    this.state = 'resuming';
+    this.log.warn({ reason }, 'data channel lost; resuming the session');
+    this.emit('disconnected', reason);
+    void this.resume();
+  }
+
+  private async resume(): Promise<void> {
+    const abort = new AbortController();
+    this.resumeAbort = abort;
+    try {
+      await pRetry(
+        async () => {
+          let result: ResumeResult;
+          try {
+            result = await this.options.resumeSession(this.sessionId);
+          } catch (error) {
+            if (PERMANENT_RESUME_ERRORS.has((error as Error).name)) throw new AbortError(error as Error);
+            throw error;
+          }
+          if (!result.tokenValue) throw new AbortError('the service no longer has this session (timed out or terminated)');
+          if (abort.signal.aborted) return;
+          // The StreamUrl in the response is ignored, as the reference does (§11.2).
+          await this.connect(result.tokenValue);
+        },
+        {
+          retries: this.options.resumeRetries ?? 5,
+          factor: 2,
+          minTimeout: 100,
+          maxTimeout: 5000,
+          randomize: true,
+          signal: abort.signal,
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            this.log.warn({ err: error.message, attemptNumber, retriesLeft }, 'resume attempt failed');
+          },
+        },
+      );
+      if (this.state !== 'resuming') return;
+      this.state = 'open';
+      this.log.info('data channel resumed');
+      this.emit('reconnected');
+    } catch (error) {
+      if (this.state === 'ended') return;
+      this.end({ reason: `cannot resume the session: ${(error as Error).message}`, byService: error instanceof AbortError || (error as Error).name === 'AbortError' });
+    } finally {
+      this.resumeAbort = undefined;
+    }
+  }
+
+  private failOpen(error: Error): void {
+    const waiter = this.openWaiter;
+    this.openWaiter = undefined;
+    this.state = 'ended';
+    this.cleanup();
+    waiter?.reject(error);
+  }
+
+  private end(ended: SessionEnded): void {
+    if (this.state === 'ended') return;
+    if (this.openWaiter) {
+      this.failOpen(new Error(ended.reason));
+      return;
+    }
+    this.state = 'ended';
+    this.cleanup();
+    this.log.info({ reason: ended.reason }, 'session ended');
+    this.emit('ended', ended);
+  }
+
+  private cleanup(): void {
+    this.resumeAbort?.abort();
+    this.stopPing();
+    this.channel.close();
+    const ws = this.ws;
+    this.ws = undefined;
+    if (ws) {
+      // A clean close frame; the socket is dropped if the peer does not answer it.
+      ws.close(1000);
+      setTimeout(() => ws.terminate(), 1000).unref();
+    }
+  }
+
+  // --- handshake (§8) ------------------------------------------------------------------------------
+
+  private onStreamMessage(message: DecodedClientMessage): boolean {
+    switch (message.payloadType) {
+      case PayloadType.HandshakeRequest:
+        this.onHandshakeRequest(message.payload);
+        return true;
+      case PayloadType.HandshakeComplete:
+        this.onHandshakeComplete(message.payload);
+        return true;
+      case PayloadType.EncChallengeRequest:
+        this.log.warn('ignored an encryption challenge: port sessions are never encrypted');
+        return true;
+      default:
+        if (!this.handshake) {
+          this.log.warn({ payloadType: message.payloadType }, 'discarded stream data that arrived before the handshake completed');
+          return true;
+        }
+        return this.inbound(message);
+    }
+  }
+
+  private onHandshakeRequest(payload: Buffer): void {
+    let actions: ProcessedClientAction[];
+    const errors: string[] = [];
+    try {
+      const request = decodeHandshakeRequest(payload);
+      this.agentVersion = request.agentVersion;
+      actions = request.requestedClientActions.map((action) => {
+        if (action.actionType === ActionType.SessionType) {
+          const parameters = decodeSessionTypeParameters(action.actionParameters);
+          if (parameters.sessionType !== 'Port') {
+            const error = `ssm-tunnel handles Port sessions only, the agent asked for ${parameters.sessionType}`;
+            errors.push(error);
+            return { actionType: action.actionType, actionStatus: ActionStatus.Failed, actionResult: null, error };
+          }
+          this.sessionType = parameters.sessionType;
+          this.properties = parameters.properties;
+          return { actionType: action.actionType, actionStatus: ActionStatus.Success, actionResult: null, error: '' };
+        }
+        const error = `Unsupported action ${action.actionType}`;
+        errors.push(error);
+        return { actionType: action.actionType, actionStatus: ActionStatus.Unsupported, actionResult: null, error };
+      });
+    } catch (error) {
+      this.failOpen(new Error(`invalid HandshakeRequest from the agent: ${(error as Error).message}`));
+      return;
+    }
+    this.log.debug({ agentVersion: this.agentVersion, properties: this.properties }, 'handshake request');
+    this.channel.send(
+      PayloadType.HandshakeResponse,
+      encodeHandshakeResponse({ clientVersion: this.options.clientVersion ?? CLIENT_VERSION, processedClientActions: actions, errors }),
+    );
+    if (errors.length > 0) this.failOpen(new Error(`handshake refused: ${errors.join('; ')}`));
+  }
+
+  private onHandshakeComplete(payload: Buffer): void {
+    let customerMessage = '';
+    try {
+      customerMessage = decodeHandshakeComplete(payload).customerMessage;
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'malformed HandshakeComplete; continuing');
+    }
+    if (this.sessionType === '') {
+      this.failOpen(new Error('handshake completed without a session type'));
+      return;
+    }
+    this.handshake = { agentVersion: this.agentVersion, sessionType: this.sessionType, properties: this.properties, customerMessage };
+    this.state = 'open';
+    const waiter = this.openWaiter;
+    this.openWaiter = undefined;
+    waiter?.resolve(this.handshake);
+  }
+}
+
+function toBuffer(data: RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}

@@ -1,0 +1,502 @@
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import {
+  decodeAcknowledgement,
+  decodeChannelClosed,
+  decodeClientMessage,
+  encodeAcknowledgement,
+  encodeClientMessage,
+  MessageFlags,
+  MessageType,
+  PayloadType,
+  ProtocolError,
+  type ChannelClosed,
+  type DecodedClientMessage,
+} from '../protocol/index.js';
+import { silentLogger, type Logger } from '../logging.js';
+import type { FrameTransport } from './frame-transport.js';
+import { DEFAULT_RTT_OPTIONS, RttEstimator, type RttEstimatorOptions } from './rtt-estimator.js';
+
+/**
+ * Which end of the data channel this is. The client sends `input_stream_data` and receives
+ * `output_stream_data`; the agent (our emulator) the other way round (data-channel.md §5.1).
+ */
+export type ChannelRole = 'client' | 'agent';
+
+export interface ReliableChannelOptions {
+  role: ChannelRole;
+  /** Largest payload of one stream message: the agent expects ≤ 1024 (port-forwarding.md §0.3). */
+  maxPayloadSize?: number;
+  /** Sequence-space window: messages sent but not yet acknowledged, oldest to newest. */
+  windowMessages?: number;
+  /** Bytes handed to the transport but not yet written, above which we stop transmitting. */
+  transportHighWaterBytes?: number;
+  /** Out-of-order messages kept for later delivery (the reference keeps 10000, §7.4). */
+  maxReorderMessages?: number;
+  rtt?: Partial<RttEstimatorOptions>;
+  /** Give up (emit 'resendTimeout') when one message stays unacknowledged this long while connected. */
+  resendTimeoutMs?: number;
+  /** Payload types acknowledged before they are handed on (handshake messages, §6.2). */
+  ackBeforeDelivery?: (payloadType: number) => boolean;
+  logger?: Logger;
+}
+
+/** Receives in-order stream messages. Returning false means "not ready": no ack, offered again on resumeDelivery(). */
+export type InboundHandler = (message: DecodedClientMessage) => boolean;
+
+interface OutgoingEntry {
+  sequenceNumber: number;
+  frame: Buffer;
+  payloadBytes: number;
+  /** Attachment generation in which it was last transmitted; 0 = never on the current socket. */
+  sentOn: number;
+  lastSentAt: number;
+  firstSentAt: number;
+  attempts: number;
+  acked: boolean;
+}
+
+interface HeldMessage {
+  message: DecodedClientMessage;
+  acked: boolean;
+}
+
+const RETRANSMIT_TICK_MS = 50;
+const MAX_RESENDS_PER_TICK = 256;
+
+export interface ReliableChannelEvents {
+  drain: [];
+  channelClosed: [ChannelClosed];
+  publication: [paused: boolean];
+  protocolError: [ProtocolError];
+  resendTimeout: [sequenceNumber: number];
+  transportError: [Error];
+}
+
+/**
+ * The reliable core of one data channel (data-channel.md §6–§7, §9), shared by the client and the
+ * emulator's agent; the role only decides message types and header flags.
+ *
+ * Deviations from the reference, each deliberate (§16): a sequence window instead of an evicting
+ * 10000-message buffer and a 1 ms sleep per message; every expired message is resent, with backoff,
+ * not only the head on every tick; duplicates are re-acknowledged; data written while no socket is
+ * attached waits in the window and goes out on the next attach.
+ */
+export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
+  readonly role: ChannelRole;
+  private readonly outgoingType: MessageType;
+  private readonly incomingType: MessageType;
+  private readonly maxPayloadSize: number;
+  private readonly windowMessages: number;
+  private readonly highWaterBytes: number;
+  private readonly maxReorder: number;
+  private readonly resendTimeoutMs: number;
+  private readonly ackBeforeDelivery: (payloadType: number) => boolean;
+  private readonly log: Logger;
+  private readonly rtt: RttEstimator;
+
+  private nextSequence = 0;
+  private readonly outgoing = new Map<number, OutgoingEntry>();
+  private transmitQueue: OutgoingEntry[] = [];
+  private transmitHead = 0;
+  private wantDrain = false;
+
+  private expectedSequence = 0;
+  private readonly reorder = new Map<number, HeldMessage>();
+  private blocked = false;
+  private handler: InboundHandler = () => false;
+
+  private transport: FrameTransport | undefined;
+  private generation = 0;
+  private queuedBytes = 0;
+  private paused = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: ReliableChannelOptions) {
+    super();
+    this.role = options.role;
+    this.outgoingType = options.role === 'client' ? MessageType.InputStreamData : MessageType.OutputStreamData;
+    this.incomingType = options.role === 'client' ? MessageType.OutputStreamData : MessageType.InputStreamData;
+    this.maxPayloadSize = options.maxPayloadSize ?? 1024;
+    this.windowMessages = options.windowMessages ?? 1024;
+    this.highWaterBytes = options.transportHighWaterBytes ?? 1024 * 1024;
+    this.maxReorder = options.maxReorderMessages ?? 4096;
+    this.resendTimeoutMs = options.resendTimeoutMs ?? 120_000;
+    this.ackBeforeDelivery = options.ackBeforeDelivery ?? (() => false);
+    this.log = options.logger ?? silentLogger;
+    this.rtt = new RttEstimator({ ...DEFAULT_RTT_OPTIONS, ...options.rtt });
+  }
+
+  // --- state -----------------------------------------------------------------------------------
+
+  get attached(): boolean {
+    return this.transport !== undefined;
+  }
+
+  /** True while the window has room: callers stop writing when send() returns false and wait for 'drain'. */
+  get writable(): boolean {
+    return this.nextSequence - this.oldestUnacked() < this.windowMessages;
+  }
+
+  get unacknowledgedCount(): number {
+    return this.outgoing.size;
+  }
+
+  get heldCount(): number {
+    return this.reorder.size;
+  }
+
+  get rtoMs(): number {
+    return this.rtt.rtoMs;
+  }
+
+  get nextOutgoingSequence(): number {
+    return this.nextSequence;
+  }
+
+  get expectedIncomingSequence(): number {
+    return this.expectedSequence;
+  }
+
+  setInboundHandler(handler: InboundHandler): void {
+    this.handler = handler;
+  }
+
+  // --- transport ---------------------------------------------------------------------------------
+
+  /** Start using a (new) socket: everything unacknowledged is transmitted again, in order (§11.4). */
+  attach(transport: FrameTransport): void {
+    if (this.closed) return;
+    this.transport = transport;
+    this.generation += 1;
+    this.queuedBytes = 0;
+    this.paused = false;
+    for (const entry of this.outgoing.values()) entry.firstSentAt = 0;
+    this.transmitQueue = [...this.outgoing.values()];
+    this.transmitHead = 0;
+    this.pump();
+    this.armTimer();
+  }
+
+  /** The socket is gone. State is kept for the next attach (no second handshake, §11.4). */
+  detach(): void {
+    this.transport = undefined;
+    this.stopTimer();
+  }
+
+  /** Stops everything; later frames and sends are ignored. */
+  close(): void {
+    this.closed = true;
+    this.detach();
+    this.outgoing.clear();
+    this.transmitQueue = [];
+    this.reorder.clear();
+  }
+
+  // --- sending -----------------------------------------------------------------------------------
+
+  /**
+   * Sends a sequenced stream message. Output payloads longer than maxPayloadSize are split.
+   * Returns false once the window is full: the data is still queued, but the caller should wait
+   * for 'drain' before sending more.
+   */
+  send(payloadType: number, payload: Buffer): boolean {
+    if (this.closed) return false;
+    if (payload.length <= this.maxPayloadSize || payloadType !== PayloadType.Output) {
+      this.enqueue(payloadType, payload);
+    } else {
+      for (let offset = 0; offset < payload.length; offset += this.maxPayloadSize) {
+        this.enqueue(payloadType, payload.subarray(offset, offset + this.maxPayloadSize));
+      }
+    }
+    this.pump();
+    this.armTimer();
+    const writable = this.writable;
+    if (!writable) this.wantDrain = true;
+    return writable;
+  }
+
+  /** Sends a message outside the sequence (acknowledge, channel_closed, publication control). */
+  sendUnsequenced(messageType: MessageType, payloadType: number, payload: Buffer, flags: number = MessageFlags.None): void {
+    if (!this.transport || this.closed) return;
+    const frame = encodeClientMessage({
+      messageType,
+      schemaVersion: 1,
+      createdDate: Date.now(),
+      sequenceNumber: 0,
+      flags,
+      messageId: randomUUID(),
+      payloadType,
+      payload,
+    });
+    this.write(frame);
+  }
+
+  private enqueue(payloadType: number, payload: Buffer): void {
+    const sequenceNumber = this.nextSequence++;
+    const frame = encodeClientMessage({
+      messageType: this.outgoingType,
+      schemaVersion: 1,
+      createdDate: Date.now(),
+      sequenceNumber,
+      // The agent marks its first stream message SYN; client data carries 0 (§5.4).
+      flags: this.role === 'agent' && sequenceNumber === 0 ? MessageFlags.Syn : MessageFlags.None,
+      messageId: randomUUID(),
+      payloadType,
+      payload,
+    });
+    const entry: OutgoingEntry = {
+      sequenceNumber,
+      frame,
+      payloadBytes: payload.length,
+      sentOn: 0,
+      lastSentAt: 0,
+      firstSentAt: 0,
+      attempts: 0,
+      acked: false,
+    };
+    this.outgoing.set(sequenceNumber, entry);
+    this.transmitQueue.push(entry);
+  }
+
+  private pump(): void {
+    while (this.transport && !this.paused && this.queuedBytes < this.highWaterBytes && this.transmitHead < this.transmitQueue.length) {
+      const entry = this.transmitQueue[this.transmitHead++]!;
+      if (entry.acked || entry.sentOn === this.generation) continue;
+      this.transmit(entry);
+    }
+    if (this.transmitHead >= this.transmitQueue.length) {
+      this.transmitQueue = [];
+      this.transmitHead = 0;
+    } else if (this.transmitHead > 4096) {
+      this.transmitQueue = this.transmitQueue.slice(this.transmitHead);
+      this.transmitHead = 0;
+    }
+  }
+
+  private transmit(entry: OutgoingEntry): void {
+    const now = Date.now();
+    if (entry.lastSentAt !== 0) entry.attempts += 1;
+    if (entry.firstSentAt === 0) entry.firstSentAt = now;
+    entry.sentOn = this.generation;
+    entry.lastSentAt = now;
+    this.write(entry.frame);
+  }
+
+  private write(frame: Buffer): void {
+    const transport = this.transport!;
+    const generation = this.generation;
+    this.queuedBytes += frame.length;
+    transport.send(frame, (error) => {
+      if (generation !== this.generation) return;
+      this.queuedBytes -= frame.length;
+      if (error) {
+        // The socket is failing; its owner will detach us. Unacked data stays for the next attach.
+        this.emit('transportError', error);
+        return;
+      }
+      if (this.queuedBytes < this.highWaterBytes / 2) this.pump();
+    });
+  }
+
+  // --- retransmission (§7.2, with per-message timestamps and backoff) -----------------------------
+
+  private armTimer(): void {
+    if (this.timer || !this.transport || this.outgoing.size === 0) return;
+    this.timer = setInterval(() => this.onTick(), RETRANSMIT_TICK_MS);
+    this.timer.unref();
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private onTick(): void {
+    if (this.outgoing.size === 0) {
+      this.stopTimer();
+      return;
+    }
+    if (!this.transport || this.paused) return;
+    const now = Date.now();
+    let resent = 0;
+    for (const entry of this.outgoing.values()) {
+      if (entry.sentOn !== this.generation) break;
+      if (now - entry.firstSentAt > this.resendTimeoutMs) {
+        this.log.error({ sequenceNumber: entry.sequenceNumber, attempts: entry.attempts }, 'message never acknowledged; giving up on this channel');
+        this.stopTimer();
+        this.emit('resendTimeout', entry.sequenceNumber);
+        return;
+      }
+      const timeout = Math.min(this.rtt.rtoMs * 2 ** Math.min(entry.attempts, 4), 4000);
+      if (now - entry.lastSentAt > timeout) {
+        if (this.queuedBytes >= this.highWaterBytes) break;
+        this.transmit(entry);
+        if (++resent >= MAX_RESENDS_PER_TICK) break;
+      }
+    }
+    if (resent > 0) this.log.debug({ resent, rtoMs: this.rtt.rtoMs }, 'retransmitted unacknowledged messages');
+  }
+
+  private oldestUnacked(): number {
+    for (const sequenceNumber of this.outgoing.keys()) return sequenceNumber;
+    return this.nextSequence;
+  }
+
+  // --- receiving ---------------------------------------------------------------------------------
+
+  /** Feeds one frame received from the socket. Malformed frames are reported and dropped, never thrown. */
+  handleFrame(frame: Buffer): void {
+    if (this.closed) return;
+    let message: DecodedClientMessage;
+    try {
+      message = decodeClientMessage(frame);
+    } catch (error) {
+      if (!(error instanceof ProtocolError)) throw error;
+      this.log.warn({ err: error.message, bytes: frame.length }, 'dropped a malformed data-channel frame');
+      this.emit('protocolError', error);
+      return;
+    }
+    switch (message.messageType) {
+      case MessageType.Acknowledge:
+        this.onAcknowledge(message);
+        return;
+      case MessageType.ChannelClosed:
+        this.onChannelClosed(message);
+        return;
+      case MessageType.PausePublication:
+      case MessageType.StartPublication:
+        this.onPublication(message.messageType === MessageType.PausePublication);
+        return;
+      case this.incomingType:
+        this.onStreamMessage(message);
+        return;
+      default:
+        this.log.warn({ messageType: message.messageType }, 'ignored a message type this role never receives');
+    }
+  }
+
+  /** The consumer is ready again after refusing a message: deliver what is held. */
+  resumeDelivery(): void {
+    if (!this.blocked) return;
+    this.blocked = false;
+    this.drainHeld();
+  }
+
+  private onAcknowledge(message: DecodedClientMessage): void {
+    let sequenceNumber: number;
+    try {
+      sequenceNumber = decodeAcknowledgement(message.payload).acknowledgedMessageSequenceNumber;
+    } catch (error) {
+      this.log.warn({ err: (error as Error).message }, 'dropped a malformed acknowledgement');
+      this.emit('protocolError', error as ProtocolError);
+      return;
+    }
+    const entry = this.outgoing.get(sequenceNumber);
+    if (!entry) return;
+    if (entry.attempts === 0) this.rtt.addSample(Date.now() - entry.lastSentAt);
+    entry.acked = true;
+    this.outgoing.delete(sequenceNumber);
+    if (this.outgoing.size === 0) this.stopTimer();
+    if (this.wantDrain && this.writable) {
+      this.wantDrain = false;
+      this.emit('drain');
+    }
+  }
+
+  private onChannelClosed(message: DecodedClientMessage): void {
+    let closed: ChannelClosed;
+    try {
+      closed = decodeChannelClosed(message.payload);
+    } catch {
+      // §10: a parse failure still ends the session.
+      closed = { messageId: message.messageId, createdDate: '', destinationId: '', sessionId: '', messageType: 'channel_closed', schemaVersion: 1, output: '' };
+    }
+    this.emit('channelClosed', closed);
+  }
+
+  private onPublication(paused: boolean): void {
+    // §9: the agent is away; hold transmissions (the window still bounds what callers queue).
+    if (this.paused === paused) return;
+    this.paused = paused;
+    this.log.info({ paused }, paused ? 'service paused publication' : 'service resumed publication');
+    this.emit('publication', paused);
+    if (!paused) this.pump();
+  }
+
+  private onStreamMessage(message: DecodedClientMessage): void {
+    const sequenceNumber = message.sequenceNumber;
+    if (sequenceNumber < this.expectedSequence) {
+      // A duplicate: our ack was probably lost, so acknowledge again (fixes §16.3).
+      this.acknowledge(message);
+      return;
+    }
+    if (sequenceNumber === this.expectedSequence && !this.blocked && this.reorder.size === 0) {
+      this.deliver(message, false);
+      return;
+    }
+    const held = this.reorder.get(sequenceNumber);
+    if (held) {
+      if (held.acked) this.acknowledge(message);
+      return;
+    }
+    if (this.reorder.size >= this.maxReorder || sequenceNumber - this.expectedSequence >= this.maxReorder) {
+      // No room: drop without ack; the peer retransmits (§7.4).
+      return;
+    }
+    // Out of order: ack now and keep it (§7.4). The expected message itself is held unacked while the consumer is blocked.
+    const ackNow = sequenceNumber !== this.expectedSequence;
+    if (ackNow) this.acknowledge(message);
+    this.reorder.set(sequenceNumber, { message: copyMessage(message), acked: ackNow });
+    if (!this.blocked) this.drainHeld();
+  }
+
+  /** Hands one in-order message on; returns false when the consumer refused it. */
+  private deliver(message: DecodedClientMessage, alreadyAcked: boolean): boolean {
+    const ackFirst = !alreadyAcked && this.ackBeforeDelivery(message.payloadType);
+    if (ackFirst) this.acknowledge(message);
+    if (!this.handler(message)) {
+      if (ackFirst) {
+        this.log.warn({ payloadType: message.payloadType }, 'consumer refused a message that was already acknowledged');
+      }
+      this.blocked = true;
+      if (!this.reorder.has(message.sequenceNumber)) {
+        this.reorder.set(message.sequenceNumber, { message: copyMessage(message), acked: alreadyAcked || ackFirst });
+      }
+      return false;
+    }
+    if (!alreadyAcked && !ackFirst) this.acknowledge(message);
+    this.expectedSequence += 1;
+    return true;
+  }
+
+  private drainHeld(): void {
+    for (;;) {
+      const held = this.reorder.get(this.expectedSequence);
+      if (!held) return;
+      this.reorder.delete(this.expectedSequence);
+      if (!this.deliver(held.message, held.acked)) return;
+      if (this.closed) return;
+    }
+  }
+
+  private acknowledge(message: DecodedClientMessage): void {
+    this.sendUnsequenced(
+      MessageType.Acknowledge,
+      PayloadType.Undefined,
+      encodeAcknowledgement({
+        acknowledgedMessageType: message.messageType,
+        acknowledgedMessageId: message.messageId,
+        acknowledgedMessageSequenceNumber: message.sequenceNumber,
+        isSequentialMessage: true,
+      }),
+      MessageFlags.Ack,
+    );
+  }
+}
+
+/** Held messages outlive the socket's receive buffer, so they own their bytes. */
+function copyMessage(message: DecodedClientMessage): DecodedClientMessage {
+  return { ...message, payload: Buffer.from(message.payload) };
+}
