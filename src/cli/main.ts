@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import type { CommandModule } from 'yargs';
 import { commands } from './commands/index.js';
 
 const cli = yargs(hideBin(process.argv))
@@ -19,6 +20,6 @@ const cli = yargs(hideBin(process.argv))
     process.exit(2);
   });
 
-for (const command of commands) cli.command(command);
+for (const command of commands) cli.command(command as CommandModule);
 
 await cli.parseAsync();

@@ -37,6 +37,8 @@ export interface TunnelOptions extends AwsConnectionOptions {
    * Off by default: some organisations rely on that timeout.
    */
   keepAlive?: boolean;
+  /** Period of the keepAlive traffic; default 30 s, well inside the shortest idle timeout (1 min). */
+  keepAliveIntervalMs?: number;
   logger?: Logger;
   /** Replaces the SDK-backed session API (used by tests of the daemon and by embedders). */
   sessionApi?: SessionApi;

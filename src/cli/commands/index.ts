@@ -1,5 +1,9 @@
 import type { CommandModule } from 'yargs';
+import { openCommand } from './open.js';
+
+/** A sub-command with its own argument type, erased so the list can hold them all. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyCommand = CommandModule<object, any>;
 
 /** Every `ssm-tunnel` sub-command; each lives in its own module beside this one. */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export const commands: CommandModule<{}, never>[] = [];
+export const commands: AnyCommand[] = [openCommand];

@@ -1,0 +1,71 @@
+import type { Socket } from 'node:net';
+
+/** An in-order message from the agent, as the forwarders see it. */
+export interface InboundMessage {
+  payloadType: number;
+  payload: Buffer;
+}
+
+/**
+ * What a forwarder needs from a data channel. forward/ knows nothing of WebSockets: the channel
+ * sequences, acknowledges and retransmits underneath.
+ */
+export interface ForwardingChannel {
+  /** Sends Output bytes; false means the window is full: wait for 'drain'. */
+  write(payload: Buffer): boolean;
+  sendFlag(flag: number): void;
+  /** Return false to hold a message unacknowledged until resumeDelivery(). */
+  setInboundHandler(handler: (message: InboundMessage) => boolean): void;
+  resumeDelivery(): void;
+  on(event: 'drain', listener: () => void): unknown;
+  off(event: 'drain', listener: () => void): unknown;
+}
+
+/** How one local connection ended, for logs and status. */
+export interface ConnectionSummary {
+  id: number;
+  remoteAddress: string;
+  /** Bytes from the local client towards the destination. */
+  bytesUp: number;
+  /** Bytes from the destination to the local client. */
+  bytesDown: number;
+  durationMs: number;
+  /** Set when the connection failed rather than closed normally. */
+  error?: string;
+}
+
+export interface ForwarderEvents {
+  connectionClosed: [ConnectionSummary];
+  /** The forwarding layer cannot go on (e.g. a corrupt smux stream); the session must be replaced. */
+  fatal: [Error];
+}
+
+/** Per-connection bookkeeping shared by both forwarders. */
+export class LocalConnection {
+  readonly openedAt = Date.now();
+  readonly remoteAddress: string;
+  bytesUp = 0;
+  bytesDown = 0;
+  error: string | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+  ) {
+    const { remoteAddress, remotePort } = socket;
+    if (remoteAddress === undefined) this.remoteAddress = 'unix';
+    else this.remoteAddress = remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
+  }
+
+  summary(): ConnectionSummary {
+    const summary: ConnectionSummary = {
+      id: this.id,
+      remoteAddress: this.remoteAddress,
+      bytesUp: this.bytesUp,
+      bytesDown: this.bytesDown,
+      durationMs: Date.now() - this.openedAt,
+    };
+    if (this.error !== undefined) summary.error = this.error;
+    return summary;
+  }
+}

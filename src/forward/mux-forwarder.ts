@@ -1,0 +1,117 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { Flag, PayloadType, decodeFlag } from '../protocol/index.js';
+import { silentLogger, type Logger } from '../logging.js';
+import { LocalConnection, type ForwarderEvents, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
+import { SmuxSession } from './smux-session.js';
+import type { SmuxStream } from './smux-stream.js';
+
+export interface MuxForwarderOptions {
+  /** smux keepalive, on only for agents ≤ 3.1.1511.0 (port-forwarding.md §2.2). */
+  smuxKeepAlive: boolean;
+  logger?: Logger;
+}
+
+/**
+ * Multiplexed port forwarding (port-forwarding.md §4): every local connection is one smux stream
+ * of the session's single smux client. A refused destination fails that stream only.
+ */
+export class MuxForwarder extends EventEmitter<ForwarderEvents> {
+  private readonly channel: ForwardingChannel;
+  private readonly smux: SmuxSession;
+  private readonly log: Logger;
+  private readonly connections = new Map<SmuxStream, LocalConnection>();
+  /** ConnectToPortError flags not yet matched to the FIN that follows them (§7 pitfall 8). */
+  private unmatchedRefusals = 0;
+  private closed = false;
+  private readonly onDrain = (): void => this.smux.resumeOutput();
+
+  constructor(channel: ForwardingChannel, options: MuxForwarderOptions) {
+    super();
+    this.channel = channel;
+    this.log = options.logger ?? silentLogger;
+    this.smux = new SmuxSession({
+      role: 'client',
+      keepAlive: options.smuxKeepAlive,
+      output: (bytes) => channel.write(bytes),
+      logger: this.log,
+    });
+    this.smux.on('receiveReady', () => channel.resumeDelivery());
+    this.smux.on('error', (error) => {
+      this.log.error({ err: error.message }, 'smux session failed');
+      this.emit('fatal', error);
+    });
+    channel.on('drain', this.onDrain);
+    channel.setInboundHandler((message) => this.onInbound(message));
+  }
+
+  get activeConnections(): number {
+    return this.connections.size;
+  }
+
+  handle(socket: Socket, id: number): void {
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const stream = this.smux.openStream();
+    const connection = new LocalConnection(id, socket);
+    this.connections.set(stream, connection);
+    socket.on('data', (chunk: Buffer) => {
+      connection.bytesUp += chunk.length;
+    });
+    stream.on('data', (chunk: Buffer) => {
+      connection.bytesDown += chunk.length;
+    });
+    // smux v1 has no half-close (§4.5): the local end of input is the end of the stream.
+    socket.pipe(stream);
+    stream.pipe(socket);
+    socket.on('error', (error) => {
+      connection.error ??= error.message;
+      stream.destroy();
+    });
+    stream.on('error', (error) => {
+      connection.error ??= error.message;
+      socket.destroy();
+    });
+    stream.on('end', () => {
+      if (connection.bytesDown === 0 && this.unmatchedRefusals > 0) {
+        this.unmatchedRefusals -= 1;
+        connection.error = 'the agent could not connect to the destination (ConnectToPortError)';
+        this.log.warn({ connection: id, stream: stream.id }, 'destination refused the connection');
+        socket.destroy();
+      }
+    });
+    socket.on('close', () => {
+      stream.destroy();
+      if (this.connections.delete(stream)) this.emit('connectionClosed', connection.summary());
+    });
+    socket.resume();
+  }
+
+  /** Sends a frame the agent ignores, to keep an idle session from timing out. */
+  sendKeepAlive(): void {
+    this.smux.sendNop();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.channel.off('drain', this.onDrain);
+    this.smux.close();
+    for (const connection of this.connections.values()) connection.socket.destroy();
+  }
+
+  private onInbound(message: InboundMessage): boolean {
+    if (message.payloadType === PayloadType.Flag) {
+      const flag = decodeFlag(message.payload);
+      if (flag === Flag.ConnectToPortError) this.unmatchedRefusals += 1;
+      else this.log.debug({ flag }, 'ignored a flag in mux mode');
+      return true;
+    }
+    if (message.payloadType !== PayloadType.Output) return true;
+    if (this.smux.receiveBufferFull) return false;
+    this.smux.receive(message.payload);
+    return true;
+  }
+}

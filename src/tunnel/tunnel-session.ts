@@ -1,0 +1,153 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { ClientDataChannel } from '../channel/client-data-channel.js';
+import type { SessionApi } from '../aws/session-api.js';
+import { BasicForwarder } from '../forward/basic-forwarder.js';
+import type { ConnectionSummary } from '../forward/forwarding-channel.js';
+import { MuxForwarder } from '../forward/mux-forwarder.js';
+import { clientPortMode, Flag, type ClientPortModeDecision } from '../protocol/index.js';
+import type { Logger } from '../logging.js';
+import type { ResolvedTunnelOptions } from './resolve-options.js';
+
+export interface TunnelSessionEvents {
+  /** The session cannot continue; the tunnel starts another. */
+  lost: [reason: string];
+  /** The WebSocket dropped; the session is being resumed and connections are kept. */
+  disconnected: [reason: string];
+  resumed: [];
+  connectionClosed: [ConnectionSummary];
+}
+
+/** How long close() waits for the TerminateSession flag's acknowledgement before calling the API. */
+const TERMINATE_FLAG_WAIT_MS = 1000;
+
+/**
+ * One SSM session serving a tunnel: StartSession, the data channel, and the forwarder the agent's
+ * version calls for (port-forwarding.md §2.2).
+ */
+export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
+  readonly sessionId: string;
+  readonly agentVersion: string;
+  readonly mode: ClientPortModeDecision;
+  private readonly api: SessionApi;
+  private readonly channel: ClientDataChannel;
+  private readonly forwarder: MuxForwarder | BasicForwarder;
+  private readonly log: Logger;
+  private keepAliveTimer: NodeJS.Timeout | undefined;
+  private finished = false;
+
+  private constructor(api: SessionApi, channel: ClientDataChannel, agentVersion: string, options: ResolvedTunnelOptions, log: Logger) {
+    super();
+    this.api = api;
+    this.channel = channel;
+    this.sessionId = channel.sessionId;
+    this.agentVersion = agentVersion;
+    this.mode = clientPortMode(agentVersion);
+    this.log = log;
+    this.forwarder = this.mode.mux
+      ? new MuxForwarder(channel, { smuxKeepAlive: this.mode.smuxKeepAlive, logger: log })
+      : new BasicForwarder(channel, log);
+    this.forwarder.on('connectionClosed', (summary) => this.emit('connectionClosed', summary));
+    this.forwarder.on('fatal', (error) => this.lose(`port forwarding failed: ${error.message}`, false));
+    channel.on('ended', (ended) => this.lose(ended.reason, ended.byService));
+    channel.on('disconnected', (reason) => this.emit('disconnected', reason));
+    channel.on('reconnected', () => this.emit('resumed'));
+    if (options.keepAlive) this.startKeepAlive(options.keepAliveIntervalMs);
+  }
+
+  /** Starts a session and completes its handshake; a session that fails half-way is terminated. */
+  static async start(api: SessionApi, options: ResolvedTunnelOptions, logger: Logger): Promise<TunnelSession> {
+    const grant = await api.startSession({
+      target: options.target,
+      remoteHost: options.remoteHost,
+      remotePort: options.remotePort,
+      localPort: options.localPort,
+    });
+    const log = logger.child({ sessionId: grant.sessionId });
+    const channel = new ClientDataChannel({
+      sessionId: grant.sessionId,
+      streamUrl: grant.streamUrl,
+      tokenValue: grant.tokenValue,
+      resumeSession: (id) => api.resumeSession(id),
+      logger: log,
+    });
+    try {
+      const handshake = await channel.open();
+      if (handshake.properties.type !== undefined && handshake.properties.type !== 'LocalPortForwarding') {
+        throw new Error(`the session is not a port-forwarding session (type ${JSON.stringify(handshake.properties.type)})`);
+      }
+      const session = new TunnelSession(api, channel, handshake.agentVersion, options, log);
+      log.info({ agentVersion: handshake.agentVersion, mode: session.mode.mux ? 'mux' : 'basic' }, 'session started');
+      return session;
+    } catch (error) {
+      channel.close();
+      api.terminateSession(grant.sessionId).catch((e: Error) => log.debug({ err: e.message }, 'TerminateSession after a failed start'));
+      throw error;
+    }
+  }
+
+  get activeConnections(): number {
+    return this.forwarder.activeConnections;
+  }
+
+  get connected(): boolean {
+    return this.channel.connected;
+  }
+
+  handle(socket: Socket, id: number): void {
+    this.forwarder.handle(socket, id);
+  }
+
+  /**
+   * Ends the session: the TerminateSession flag where the agent understands it, and the API when the
+   * flag is not acknowledged in time or not supported (data-channel.md §11.5).
+   */
+  async terminate(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    this.stopKeepAlive();
+    this.forwarder.close();
+    let acknowledged = false;
+    if (this.mode.terminateWithFlag && this.channel.connected) {
+      this.channel.sendFlag(Flag.TerminateSession);
+      acknowledged = await this.channel.flush(TERMINATE_FLAG_WAIT_MS);
+    }
+    this.channel.close();
+    if (!acknowledged) {
+      try {
+        await this.api.terminateSession(this.sessionId);
+      } catch (error) {
+        this.log.warn({ err: (error as Error).message }, 'TerminateSession failed; the service will end the session on its idle timeout');
+      }
+    }
+    this.log.info('session terminated');
+  }
+
+  private lose(reason: string, byService: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.stopKeepAlive();
+    this.forwarder.close();
+    this.channel.close();
+    if (!byService) {
+      // We gave up on it; make sure the service does not keep it open.
+      this.api.terminateSession(this.sessionId).catch((e: Error) => this.log.debug({ err: e.message }, 'TerminateSession after losing the session'));
+    }
+    this.emit('lost', reason);
+  }
+
+  private startKeepAlive(intervalMs: number): void {
+    if (!(this.forwarder instanceof MuxForwarder)) {
+      this.log.warn('keepAlive needs mux mode (agent > 3.0.196.0); this basic-mode session will idle out normally');
+      return;
+    }
+    const forwarder = this.forwarder;
+    this.keepAliveTimer = setInterval(() => forwarder.sendKeepAlive(), intervalMs);
+    this.keepAliveTimer.unref();
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
+    this.keepAliveTimer = undefined;
+  }
+}
