@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { openTunnel } from '../../tunnel/tunnel.js';
-import { createCliLogger, LOG_LEVELS, type LogFormat } from '../logger.js';
+import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
 import type { LevelWithSilent } from 'pino';
 
 interface OpenArgs {
@@ -31,8 +31,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
       .option('keep-alive', { type: 'boolean', default: false, describe: "Keep the session from reaching the service's idle timeout" })
-      .option('log-level', { choices: LOG_LEVELS, default: 'info' })
-      .option('log-format', { choices: ['auto', 'json', 'pretty'] as const, default: 'auto' })
+      .options(LOG_OPTIONS)
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', ''),
   handler: async (args) => {
     const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
