@@ -1,0 +1,163 @@
+import {
+  DescribeInstanceInformationCommand,
+  ResumeSessionCommand,
+  SSMClient,
+  StartSessionCommand,
+  TerminateSessionCommand,
+} from '@aws-sdk/client-ssm';
+import type { InstanceInformation, SSMClientConfig } from '@aws-sdk/client-ssm';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import type { AwsConnectionOptions, ManagedNode, ResumeResult, SessionApi, SessionGrant, StartSessionRequest } from './session-api.js';
+
+/*
+ * SessionApi over the SDK's SSMClient. The client's own credential chain does the work: a profile
+ * (SSO, credential_process, assume-role) is passed through as `profile`, never resolved here.
+ */
+
+// port-forwarding.md §1.3, §1.4
+const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSession';
+const REMOTE_HOST_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
+
+export interface SsmSessionApiOptions extends AwsConnectionOptions {
+  logger?: Logger;
+  /** Attempts per call including the first, with the SDK's own backoff; SDK default 3. */
+  maxAttempts?: number;
+}
+
+/** A DescribeInstanceInformation string filter: `InstanceIds`, `PingStatus`, `tag-key`, `tag:<Key>`, … */
+export interface ManagedNodeFilter {
+  key: string;
+  values: string[];
+}
+
+export interface SsmSessionApi extends SessionApi {
+  /** Managed nodes matching every filter (all pages). DescribeInstanceInformation returns no tags, so `tags` stays unset. */
+  describeManagedNodes(filters: ManagedNodeFilter[]): Promise<ManagedNode[]>;
+  /** Releases the SDK client's sockets. */
+  destroy(): void;
+}
+
+/**
+ * An SDK error re-thrown with context: `name` stays the SDK's (`TargetNotConnected`,
+ * `AccessDeniedException`, `ThrottlingException`, …), the message adds the operation and its
+ * subject, `cause` is the original error.
+ */
+export class SsmApiError extends Error {
+  override readonly name: string;
+
+  constructor(
+    readonly operation: string,
+    /** `target i-…` or `session <id>`: what the call was about. */
+    readonly subject: string,
+    cause: unknown,
+    /** `client` or `server`, as the SDK classified the fault; undefined for errors that never reached the service. */
+    readonly fault: 'client' | 'server' | undefined,
+    readonly httpStatusCode: number | undefined,
+  ) {
+    const original = cause instanceof Error ? cause : new Error(String(cause));
+    super(`${operation} for ${subject} failed: ${original.name}: ${original.message}`, { cause });
+    this.name = original.name;
+  }
+}
+
+interface SdkErrorFields {
+  $fault?: 'client' | 'server';
+  $metadata?: { httpStatusCode?: number };
+}
+
+export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSessionApi {
+  const logger = options.logger ?? pino({ enabled: false });
+  const config: SSMClientConfig = {};
+  if (options.region !== undefined) config.region = options.region;
+  if (options.profile !== undefined) config.profile = options.profile;
+  if (options.endpoint !== undefined) config.endpoint = options.endpoint;
+  if (options.credentials !== undefined) config.credentials = options.credentials;
+  if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+  const client = new SSMClient(config);
+
+  async function call<T>(operation: string, subject: string, send: () => Promise<T>): Promise<T> {
+    try {
+      const output = await send();
+      logger.debug({ operation, subject }, 'SSM call succeeded');
+      return output;
+    } catch (error) {
+      const fields = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorFields;
+      const wrapped = new SsmApiError(operation, subject, error, fields.$fault, fields.$metadata?.httpStatusCode);
+      logger.debug({ operation, subject, error: wrapped.name, status: wrapped.httpStatusCode }, 'SSM call failed');
+      throw wrapped;
+    }
+  }
+
+  return {
+    async startSession(request: StartSessionRequest): Promise<SessionGrant> {
+      const parameters: Record<string, string[]> = {
+        portNumber: [String(request.remotePort)],
+        localPortNumber: [String(request.localPort ?? 0)],
+      };
+      if (request.remoteHost !== undefined) parameters.host = [request.remoteHost];
+      const output = await call('StartSession', `target ${request.target}`, () =>
+        client.send(
+          new StartSessionCommand({
+            Target: request.target,
+            DocumentName: request.remoteHost === undefined ? PORT_FORWARDING_DOCUMENT : REMOTE_HOST_DOCUMENT,
+            Parameters: parameters,
+            ...(request.reason === undefined ? {} : { Reason: request.reason }),
+          }),
+        ),
+      );
+      const { SessionId: sessionId, StreamUrl: streamUrl, TokenValue: tokenValue } = output;
+      if (!sessionId || !streamUrl || !tokenValue) {
+        const missing = !sessionId ? 'SessionId' : !streamUrl ? 'StreamUrl' : 'TokenValue';
+        throw new Error(`StartSession for target ${request.target} returned a response without ${missing}`);
+      }
+      return { sessionId, streamUrl, tokenValue };
+    },
+
+    async resumeSession(sessionId: string): Promise<ResumeResult> {
+      const output = await call('ResumeSession', `session ${sessionId}`, () => client.send(new ResumeSessionCommand({ SessionId: sessionId })));
+      return {
+        ...(output.TokenValue ? { tokenValue: output.TokenValue } : {}),
+        ...(output.StreamUrl ? { streamUrl: output.StreamUrl } : {}),
+      };
+    },
+
+    async terminateSession(sessionId: string): Promise<void> {
+      await call('TerminateSession', `session ${sessionId}`, () => client.send(new TerminateSessionCommand({ SessionId: sessionId })));
+    },
+
+    async describeManagedNodes(filters: ManagedNodeFilter[]): Promise<ManagedNode[]> {
+      const subject = filters.length === 0 ? 'all managed nodes' : `filters ${filters.map((f) => `${f.key}=${f.values.join('|')}`).join(', ')}`;
+      const nodes: ManagedNode[] = [];
+      let nextToken: string | undefined;
+      do {
+        const page = await call('DescribeInstanceInformation', subject, () =>
+          client.send(
+            new DescribeInstanceInformationCommand({
+              ...(filters.length === 0 ? {} : { Filters: filters.map((f) => ({ Key: f.key, Values: f.values })) }),
+              ...(nextToken === undefined ? {} : { NextToken: nextToken }),
+            }),
+          ),
+        );
+        nodes.push(...(page.InstanceInformationList ?? []).flatMap(toManagedNode));
+        nextToken = page.NextToken;
+      } while (nextToken);
+      return nodes;
+    },
+
+    destroy(): void {
+      client.destroy();
+    },
+  };
+}
+
+function toManagedNode(info: InstanceInformation): ManagedNode[] {
+  if (info.InstanceId === undefined) return [];
+  return [
+    {
+      instanceId: info.InstanceId,
+      pingStatus: info.PingStatus ?? 'Unknown',
+      ...(info.ComputerName === undefined ? {} : { computerName: info.ComputerName }),
+    },
+  ];
+}
