@@ -15,7 +15,7 @@ import { EMULATOR_CREDENTIALS, SigV4Verifier } from './sigv4-verifier.js';
 import type { EmulatorCredentials } from './sigv4-verifier.js';
 import { SsmOperations } from './ssm-operations.js';
 import type { JsonObject } from './ssm-operations.js';
-import { TargetDirectory } from './targets.js';
+import { formatDestination, TargetDirectory } from './targets.js';
 import type { EmulatedTargetConfig } from './targets.js';
 
 /*
@@ -110,7 +110,12 @@ export class EmulatorService {
     const session = this.sessions.get(sessionId);
     if (session === undefined || !this.sessions.end(session, state, reason)) return false;
     this.logger.info({ sessionId, state, reason }, 'session ended');
-    this.handler?.terminate(session, reason);
+    try {
+      this.handler?.terminate(session, reason);
+    } catch (error) {
+      // The session has ended either way; a failing agent must not fail TerminateSession or close().
+      this.logger.error({ sessionId, err: error }, 'data channel handler failed to terminate the session');
+    }
     return true;
   }
 
@@ -134,7 +139,7 @@ export class EmulatorService {
     if (this.boundPort === undefined) throw new Error('EmulatorService is not listening yet: call listen() first');
     // A wildcard bind is reachable on loopback; URLs need a concrete address.
     const host = this.host === '0.0.0.0' ? '127.0.0.1' : this.host === '::' ? '::1' : this.host;
-    return host.includes(':') ? `[${host}]:${this.boundPort}` : `${host}:${this.boundPort}`;
+    return formatDestination(host, this.boundPort);
   }
 
   private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {

@@ -87,13 +87,6 @@ export class SessionRegistry {
     return isEnded(record) ? undefined : this.newToken(record);
   }
 
-  private newToken(record: SessionRecord): string {
-    const token = randomBytes(96).toString('base64');
-    this.unusedTokens.get(record.id)?.add(token);
-    record.tokensIssued += 1;
-    return token;
-  }
-
   /** Uses up `token` if it is an unused token of session `sessionId`. */
   consumeToken(sessionId: string, token: string): TokenCheck {
     const session = this.sessions.get(sessionId);
@@ -127,6 +120,13 @@ export class SessionRegistry {
     record.endedReason = reason;
     this.unusedTokens.get(record.id)?.clear();
     return true;
+  }
+
+  private newToken(record: SessionRecord): string {
+    const token = randomBytes(96).toString('base64');
+    this.unusedTokens.get(record.id)?.add(token);
+    record.tokensIssued += 1;
+    return token;
   }
 
   private record(session: EmulatedSession): SessionRecord {
