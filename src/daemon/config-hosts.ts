@@ -1,0 +1,84 @@
+/*
+ * Host and listen-address rules of the daemon config: syntax, loopback, and which
+ * local bindings would collide.
+ */
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+
+export const HOST_EXPECTED = 'a hostname or an IPv4/IPv6 address (IPv6 without brackets)';
+
+// RFC 1123 labels; `_` is tolerated because private DNS zones use it.
+const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+/** A hostname (RFC 1123, optional trailing dot) or an IPv4/IPv6 literal. */
+export function isValidHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  // Digits and dots only would be an IPv4 address, and this one is not valid (`10.0.0.256`, `10.1`).
+  if (/^[\d.]+$/.test(name)) return false;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LABEL.test(label));
+}
+
+/** True for addresses only this machine can reach: localhost, 127.0.0.0/8, ::1. */
+export function isLoopbackHost(host: string): boolean {
+  const name = canonicalHost(host);
+  if (name === 'localhost' || name === '::1') return true;
+  if (isIPv4(name)) return name.startsWith('127.');
+  // IPv4-mapped loopback, which URL canonicalises to hex groups (::ffff:7f00:1).
+  return isIPv6(name) && /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(name);
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export const LISTEN_EXPECTED = 'a port number, "host:port" or "[ipv6]:port"';
+
+/**
+ * `9170` (on 127.0.0.1), `"host:port"` or `"[ipv6]:port"`; port 0–65535.
+ * Returns undefined when `value` has none of these shapes or holds an invalid host or port.
+ */
+export function parseListenAddress(value: unknown): ListenAddress | undefined {
+  if (typeof value === 'number') return isPort(value) ? { host: '127.0.0.1', port: value } : undefined;
+  if (typeof value !== 'string') return undefined;
+  if (/^\d+$/.test(value)) return parseListenAddress(Number(value));
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d+)$/.exec(value);
+  if (match === null) return undefined;
+  const bracketed = match[1];
+  const host = bracketed ?? match[2] ?? '';
+  const port = Number(match[3]);
+  if (bracketed !== undefined ? !isIPv6(host) : !isValidHost(host)) return undefined;
+  return isPort(port) ? { host, port } : undefined;
+}
+
+function isPort(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= 65535;
+}
+
+/**
+ * Whether listening on both would fail with EADDRINUSE (or steal each other's connections),
+ * as far as can be told without resolving names: equal addresses, a wildcard covering the other,
+ * `localhost` against a loopback literal. Port 0 never collides.
+ */
+export function bindingsCollide(a: ListenAddress, b: ListenAddress): boolean {
+  if (a.port !== b.port || a.port === 0) return false;
+  const x = canonicalHost(a.host);
+  const y = canonicalHost(b.host);
+  if (x === y) return true;
+  return covers(x, y) || covers(y, x);
+}
+
+function covers(wide: string, other: string): boolean {
+  // Node listens dual-stack on `::`, so it takes the port for IPv4 too.
+  if (wide === '::') return true;
+  if (wide === '0.0.0.0') return !isIPv6(other);
+  if (wide === 'localhost') return other === '127.0.0.1' || other === '::1';
+  return false;
+}
+
+/** Lower-case, no trailing dot, IPv6 in its shortest form, so equal addresses compare equal. */
+function canonicalHost(host: string): string {
+  const name = host.toLowerCase().replace(/\.$/, '');
+  if (!isIPv6(name) || name.includes('%')) return name;
+  return new URL(`http://[${name}]/`).hostname.slice(1, -1);
+}
