@@ -124,10 +124,12 @@ export function decodeHandshakeRequest(payload: Buffer): HandshakeRequest {
 export function decodeSessionTypeParameters(parameters: Json): SessionTypeParameters {
   const what = 'SessionType.ActionParameters';
   const properties = optionalField(parameters, 'Properties', what, isObject, 'an object', {});
-  const strings: Record<string, string> = {};
-  for (const [key, value] of Object.entries(properties)) {
-    if (value !== null && value !== undefined) strings[key] = typeof value === 'string' ? value : JSON.stringify(value);
-  }
+  // fromEntries defines own properties, so a key such as "__proto__" is kept, not assigned to the prototype.
+  const strings: Record<string, string> = Object.fromEntries(
+    Object.entries(properties)
+      .filter(([, value]) => value !== null && value !== undefined)
+      .map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]),
+  );
   return { sessionType: field(parameters, 'SessionType', what, isString, 'a string'), properties: strings };
 }
 

@@ -249,8 +249,24 @@ describe('decodeClientMessage errors name the field', () => {
 });
 
 describe('encodeClientMessage input errors', () => {
-  it('rejects a MessageId that is not a UUID', () => {
-    expect(protocolError(() => encodeClientMessage({ ...LS_MESSAGE, messageId: 'not-a-uuid' })).field).toBe('MessageId');
+  it.each([
+    'not-a-uuid',
+    'dd01e56b-ff48-483e-a508-b5f073f31b1',
+    'dd01e56b-ff48-483e-a508-b5f073f31b160',
+    'dd01e56bff48-483e-a508-b5f073f31b16-',
+    'dd01e56b-ff48-483e-a508-b5f073f31b1g',
+    'dd01e56b-ff48-483e-a508-b5f073f31b1é',
+    'dd01e56b-ff48-483e-a508-b5f073f3 b16',
+  ])('rejects MessageId %j, quoting it', (messageId) => {
+    const error = protocolError(() => encodeClientMessage({ ...LS_MESSAGE, messageId }));
+    expect(error.field).toBe('MessageId');
+    expect(error.message).toContain(JSON.stringify(messageId));
+  });
+
+  it('accepts an upper-case MessageId and decodes it in lower case', () => {
+    const frame = encodeClientMessage({ ...LS_MESSAGE, messageId: LS_MESSAGE.messageId.toUpperCase() });
+    expect(frame.toString('hex')).toBe(LS_FRAME.toString('hex'));
+    expect(decodeClientMessage(frame).messageId).toBe(LS_MESSAGE.messageId);
   });
 
   it('rejects a negative CreatedDate', () => {

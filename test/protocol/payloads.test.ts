@@ -142,6 +142,12 @@ describe('SessionType parameters (port-forwarding.md §1.1)', () => {
       decodeSessionTypeParameters({ SessionType: 'Port', Properties: { portNumber: 5432, type: 'LocalPortForwarding', host: null } }),
     ).toEqual({ sessionType: 'Port', properties: { portNumber: '5432', type: 'LocalPortForwarding' } });
   });
+
+  it('keeps a property named __proto__ as data', () => {
+    const { properties } = decodeSessionTypeParameters({ SessionType: 'Port', Properties: JSON.parse('{"__proto__":"x"}') as Record<string, unknown> });
+    expect(Object.keys(properties)).toEqual(['__proto__']);
+    expect(Object.getOwnPropertyDescriptor(properties, '__proto__')?.value).toBe('x');
+  });
 });
 
 describe('HandshakeResponse (data-channel.md §8.3)', () => {
