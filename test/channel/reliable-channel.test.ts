@@ -200,7 +200,7 @@ describe('ReliableChannel', () => {
     client.attach({ send: (f, done) => (frames.push(f), done()) });
     client.send(PayloadType.Output, Buffer.from('ok'));
     const corrupted = Buffer.from(frames[0]!);
-    corrupted[corrupted.length - 1] ^= 0xff;
+    corrupted.writeUInt8(corrupted.readUInt8(corrupted.length - 1) ^ 0xff, corrupted.length - 1);
     agent.handleFrame(corrupted);
     agent.handleFrame(frames[0]!);
     expect(errors.map((e) => e.name)).toEqual(['ProtocolError', 'ProtocolError', 'ProtocolError']);
