@@ -7,6 +7,9 @@ import {
   ActionType,
   agentPortMode,
   decodeFlag,
+  isAgentVersionGreater,
+  MUX_AFTER_AGENT,
+  SMUX_KEEPALIVE_DISABLED_AFTER_AGENT,
   decodeHandshakeResponse,
   encodeChannelClosed,
   encodeHandshakeComplete,
@@ -16,6 +19,7 @@ import {
   MessageFlags,
   MessageType,
   PayloadType,
+  type AgentPortModeDecision,
   type DecodedClientMessage,
   type HandshakeResponse,
   type OpenDataChannel,
@@ -265,10 +269,10 @@ export class AgentSession {
       return;
     }
     const type = properties.type ?? '';
-    const mode = agentPortMode(clientVersion, type);
+    const knobs = this.options.knobs();
+    const mode = portModeOf(this.log.agentVersion ?? knobs.agentVersion, clientVersion, type);
     this.log.mode = mode.mux ? 'mux' : 'basic';
     this.log.smuxKeepAlive = mode.smuxKeepAlive;
-    const knobs = this.options.knobs();
     let dialer: DestinationDialer;
     try {
       dialer = await DestinationDialer.prepare(
@@ -485,6 +489,18 @@ export class AgentSession {
     appendBounded(this.log.faults, { fault, at: new Date() });
     this.logger.debug({ fault }, 'fault injected');
   }
+}
+
+/**
+ * The agent's mode decision (port-forwarding.md §2.3) from the client's version, limited by what
+ * the emulated agent version has: no mux before 3.0.222.0, and smux keepalive on regardless of the
+ * client before the client-dependent rule shipped (§2.4). Both limits use the client's own
+ * comparison, so the two ends always agree (e.g. agent 3.0.0.0: both basic).
+ */
+function portModeOf(agentVersion: string, clientVersion: string, type: string): AgentPortModeDecision {
+  const decision = agentPortMode(clientVersion, type);
+  if (!decision.mux || !isAgentVersionGreater(agentVersion, MUX_AFTER_AGENT)) return { mux: false, smuxKeepAlive: false };
+  return { mux: true, smuxKeepAlive: decision.smuxKeepAlive || !isAgentVersionGreater(agentVersion, SMUX_KEEPALIVE_DISABLED_AFTER_AGENT) };
 }
 
 function closeSocket(ws: WebSocket, code: number, reason: string): void {

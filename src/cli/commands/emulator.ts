@@ -1,0 +1,116 @@
+import type { LevelWithSilent } from 'pino';
+import type { CommandModule } from 'yargs';
+import { parseDuration } from '../../daemon/duration.js';
+import { DEFAULT_AGENT_VERSION, startEmulator, type EmulatorTargetConfig } from '../../emulator/index.js';
+import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
+
+interface EmulatorArgs {
+  port: number;
+  host: string;
+  region: string;
+  target: string[];
+  'agent-version': string;
+  pacing: boolean;
+  'idle-timeout': string;
+  'max-session-duration'?: string;
+  'log-level': LevelWithSilent;
+  'log-format': LogFormat;
+}
+
+const EXAMPLE_TARGET = 'i-0123456789abcdef0';
+
+/**
+ * `ID`, `ID=HOST` or `ID=HOST:PORT` (IPv6 in brackets): HOST is what "localhost" means on the
+ * target (default 127.0.0.1); with PORT, sessions may reach only that port on it, otherwise anything.
+ */
+export function parseTargetSpec(spec: string): [string, EmulatorTargetConfig] {
+  const equals = spec.indexOf('=');
+  const id = equals < 0 ? spec : spec.slice(0, equals);
+  if (id === '') throw new Error(`--target ${JSON.stringify(spec)}: the target id is empty (expected ID, ID=HOST or ID=HOST:PORT)`);
+  if (equals < 0) return [id, {}];
+  const where = spec.slice(equals + 1);
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(where);
+  if (match === null) throw new Error(`--target ${JSON.stringify(spec)}: expected HOST or HOST:PORT after '=', got ${JSON.stringify(where)}`);
+  const host = match[1] ?? match[2]!;
+  if (match[3] === undefined) return [id, { address: host }];
+  const port = Number(match[3]);
+  if (port < 1 || port > 65535) throw new Error(`--target ${JSON.stringify(spec)}: port ${match[3]} is not 1-65535`);
+  const bracketed = host.includes(':') ? `[${host}]` : host;
+  return [id, { address: host, allowedDestinations: [`${bracketed}:${port}`, `localhost:${port}`] }];
+}
+
+export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
+  command: 'emulator',
+  describe: 'Run a local stand-in for the SSM service and agent until Ctrl-C',
+  builder: (y) =>
+    y
+      .option('port', { type: 'number', default: 0, describe: 'Port for the API and the data channels; 0 lets the OS choose' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to listen on' })
+      .option('region', { type: 'string', default: 'us-east-1', describe: 'Region that request signatures must use' })
+      .option('target', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'A managed node: ID, ID=HOST or ID=HOST:PORT (HOST is its "localhost"; PORT limits sessions to it). Repeatable.',
+      })
+      .option('agent-version', { type: 'string', default: DEFAULT_AGENT_VERSION, describe: 'Agent version to report; 3.0.0.0 makes clients use basic mode' })
+      .option('pacing', { type: 'boolean', default: true, describe: "The agent's 1 KiB + 1 ms per message (--no-pacing for benchmarks)" })
+      .option('idle-timeout', { type: 'string', default: '20m', describe: 'End sessions with no data for this long (e.g. 90s, 20m)' })
+      .option('max-session-duration', { type: 'string', describe: 'End sessions this long after they start (default: no limit)' })
+      .options(LOG_OPTIONS)
+      .example(`$0 emulator --port 8443 --target ${EXAMPLE_TARGET}=127.0.0.1:5432`, 'one node whose sessions reach local port 5432')
+      .example(`$0 emulator --target ${EXAMPLE_TARGET} --agent-version 3.0.0.0 --no-pacing`, 'basic mode, full speed'),
+  handler: async (args) => {
+    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    let targets: Record<string, EmulatorTargetConfig>;
+    let idleTimeoutMs: number;
+    let maxSessionDurationMs: number | undefined;
+    try {
+      targets = Object.fromEntries((args.target.length === 0 ? [EXAMPLE_TARGET] : args.target).map(parseTargetSpec));
+      idleTimeoutMs = parseDuration(args['idle-timeout']);
+      maxSessionDurationMs = args['max-session-duration'] === undefined ? undefined : parseDuration(args['max-session-duration']);
+    } catch (error) {
+      process.stderr.write(`ssm-tunnel emulator: ${(error as Error).message}\n`);
+      process.exit(2);
+    }
+    const emulator = await startEmulator({
+      port: args.port,
+      host: args.host,
+      region: args.region,
+      targets,
+      agentVersion: args['agent-version'],
+      pacing: args.pacing,
+      idleTimeoutMs,
+      ...(maxSessionDurationMs === undefined ? {} : { maxSessionDurationMs }),
+      logger,
+    }).catch((error: Error) => {
+      process.stderr.write(`ssm-tunnel emulator: cannot start: ${error.message}\n`);
+      process.exit(1);
+    });
+    const { endpoint, region, credentials } = emulator;
+    const [firstTarget, firstConfig] = Object.entries(targets)[0]!;
+    const examplePort = /:(\d+)$/.exec(firstConfig.allowedDestinations?.[0] ?? '')?.[1] ?? '5432';
+    const lines = [
+      `SSM emulator listening on ${endpoint} (region ${region}, agent ${args['agent-version']}, pacing ${args.pacing ? 'on' : 'off'})`,
+      ...Object.entries(targets).map(
+        ([id, target]) => `  target ${id}: localhost is ${target.address ?? '127.0.0.1'}, destinations ${(target.allowedDestinations ?? ['*']).join(', ')}`,
+      ),
+      '',
+      'Credentials (not AWS credentials; the emulator accepts only these):',
+      `  export AWS_ACCESS_KEY_ID=${credentials.accessKeyId}`,
+      `  export AWS_SECRET_ACCESS_KEY='${credentials.secretAccessKey}'`,
+      `  export AWS_REGION=${region}`,
+      '',
+      'Then, for example:',
+      `  ssm-tunnel open --endpoint ${endpoint} --region ${region} --target ${firstTarget} --remote-port ${examplePort}`,
+      `  aws ssm start-session --endpoint-url ${endpoint} --target ${firstTarget} --document-name AWS-StartPortForwardingSession --parameters portNumber=${examplePort}`,
+      '',
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+    const stop = (): void => {
+      void emulator.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  },
+};
