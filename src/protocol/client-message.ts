@@ -33,6 +33,17 @@ export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.values(MessageType));
 
+/** The first 36 bytes of a frame: HeaderLength and the space-padded MessageType (§4.1). */
+function framePrefix(messageType: string): Buffer {
+  const prefix = Buffer.alloc(OFFSET.schemaVersion, 0x20);
+  prefix.writeUInt32BE(HEADER_LENGTH, OFFSET.headerLength);
+  prefix.write(messageType, OFFSET.messageType, MESSAGE_TYPE_SIZE, 'latin1');
+  return prefix;
+}
+
+/** Prefixes of the known types, built once: copying them is cheaper than writing and padding per message. */
+const FRAME_PREFIXES: ReadonlyMap<string, Buffer> = new Map(Object.values(MessageType).map((type) => [type, framePrefix(type)]));
+
 /** PayloadType codes (data-channel.md §5.2). */
 export const PayloadType = {
   Undefined: 0,
@@ -124,9 +135,7 @@ function sha256Latin1(payload: Buffer): string {
 export function encodeClientMessage(message: ClientMessage): Buffer {
   const { payload } = message;
   const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length);
-  frame.writeUInt32BE(HEADER_LENGTH, OFFSET.headerLength);
-  const typeLength = frame.write(message.messageType, OFFSET.messageType, MESSAGE_TYPE_SIZE, 'latin1');
-  frame.fill(0x20, OFFSET.messageType + typeLength, OFFSET.messageType + MESSAGE_TYPE_SIZE);
+  frame.set(FRAME_PREFIXES.get(message.messageType) ?? framePrefix(message.messageType), 0);
   frame.writeUInt32BE(message.schemaVersion, OFFSET.schemaVersion);
   writeUint64(frame, message.createdDate, OFFSET.createdDate, 'CreatedDate');
   writeInt64(frame, message.sequenceNumber, OFFSET.sequenceNumber, 'SequenceNumber');
@@ -135,7 +144,7 @@ export function encodeClientMessage(message: ClientMessage): Buffer {
   frame.write(sha256Latin1(payload), OFFSET.payloadDigest, 32, 'latin1');
   frame.writeUInt32BE(message.payloadType, OFFSET.payloadType);
   frame.writeUInt32BE(payload.length, OFFSET.payloadLength);
-  payload.copy(frame, FRAME_HEADER_SIZE);
+  frame.set(payload, FRAME_HEADER_SIZE);
   return frame;
 }
 

@@ -11,7 +11,7 @@ import {
   ProtocolError,
   sha256,
 } from '../../src/protocol/index.js';
-import type { ClientMessage } from '../../src/protocol/index.js';
+import type { ClientMessage, MessageType as MessageTypeName } from '../../src/protocol/index.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -245,6 +245,15 @@ describe('decodeClientMessage errors name the field', () => {
     const frame = encodeClientMessage({ ...LS_MESSAGE, sequenceNumber: -2 });
     expect(frame.readBigInt64BE(48)).toBe(-2n);
     expect(decodeClientMessage(frame).sequenceNumber).toBe(-2);
+  });
+});
+
+describe('encodeClientMessage of a type outside the known set', () => {
+  it('writes it space-padded as given, and decoders reject it by name', () => {
+    const frame = encodeClientMessage({ ...LS_MESSAGE, messageType: 'interactive_data' as MessageTypeName });
+    expect(frame.toString('latin1', 4, 36)).toBe('interactive_data'.padEnd(32, ' '));
+    expect(frame.subarray(36).toString('hex')).toBe(LS_FRAME.subarray(36).toString('hex'));
+    expect(protocolError(() => decodeClientMessage(frame)).message).toContain('interactive_data');
   });
 });
 
