@@ -37,6 +37,11 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
     return (this.current ? 1 : 0) + this.waiting.length;
   }
 
+  /** Bytes moved so far by connections still open (waiting ones have moved none). */
+  get openConnectionBytes(): { up: number; down: number } {
+    return { up: this.current?.bytesUp ?? 0, down: this.current?.bytesDown ?? 0 };
+  }
+
   handle(socket: Socket, id: number): void {
     const connection = new LocalConnection(id, socket);
     socket.on('error', (error) => {

@@ -49,6 +49,17 @@ export class MuxForwarder extends EventEmitter<ForwarderEvents> {
     return this.connections.size;
   }
 
+  /** Bytes moved so far by connections still open. */
+  get openConnectionBytes(): { up: number; down: number } {
+    let up = 0;
+    let down = 0;
+    for (const connection of this.connections.values()) {
+      up += connection.bytesUp;
+      down += connection.bytesDown;
+    }
+    return { up, down };
+  }
+
   handle(socket: Socket, id: number): void {
     if (this.closed) {
       socket.destroy();
@@ -83,9 +94,16 @@ export class MuxForwarder extends EventEmitter<ForwarderEvents> {
       }
     });
     socket.on('close', () => {
-      stream.destroy();
-      if (this.connections.delete(stream)) this.emit('connectionClosed', connection.summary());
+      // After a clean end the stream still flushes what the socket gave it, then sends FIN;
+      // only an abrupt close (error, reset) discards it.
+      if (!stream.writableEnded) stream.destroy();
     });
+    let pendingCloses = 2;
+    const closed = (): void => {
+      if (--pendingCloses === 0 && this.connections.delete(stream)) this.emit('connectionClosed', connection.summary());
+    };
+    socket.on('close', closed);
+    stream.on('close', closed);
     socket.resume();
   }
 

@@ -90,6 +90,10 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     return this.forwarder.activeConnections;
   }
 
+  get openConnectionBytes(): { up: number; down: number } {
+    return this.forwarder.openConnectionBytes;
+  }
+
   get connected(): boolean {
     return this.channel.connected;
   }

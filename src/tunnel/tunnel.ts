@@ -134,7 +134,9 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     return this.session?.sessionId;
   }
 
+  /** Byte counts include connections still open, so a long-lived connection shows its traffic. */
   get stats(): TunnelStats {
+    const open = this.session?.openConnectionBytes ?? { up: 0, down: 0 };
     return {
       state: this.currentState,
       sessionId: this.session?.sessionId,
@@ -144,8 +146,8 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       waitingConnections: this.waiting.length,
       totalConnections: this.counters.totalConnections,
       failedConnections: this.counters.failedConnections,
-      bytesUp: this.counters.bytesUp,
-      bytesDown: this.counters.bytesDown,
+      bytesUp: this.counters.bytesUp + open.up,
+      bytesDown: this.counters.bytesDown + open.down,
       reconnects: this.counters.reconnects,
       resumes: this.counters.resumes,
       lastError: this.lastError,

@@ -1,0 +1,36 @@
+import type { CommandModule } from 'yargs';
+import { formatConfigError, loadConfig } from '../../daemon/config.js';
+import { definitionsTable } from '../../daemon/status-table.js';
+import { formatHostPort } from '../../daemon/tunnel-status.js';
+import { EXIT_INVALID_CONFIG } from './up.js';
+
+interface CheckArgs {
+  config: string;
+}
+
+export const checkCommand: CommandModule<object, CheckArgs> = {
+  command: 'check',
+  describe: 'Validate a config file and print the tunnels it would run (exit status 2 when invalid)',
+  builder: (y) =>
+    y
+      .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'YAML config file' })
+      .example('$0 check --config tunnels.yaml', ''),
+  handler: async (args) => {
+    const loaded = await loadConfig(args.config);
+    if ('errors' in loaded) {
+      for (const error of loaded.errors) process.stderr.write(`${formatConfigError(error)}\n`);
+      process.stderr.write(`${args.config}: invalid (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'})\n`);
+      process.exit(EXIT_INVALID_CONFIG);
+    }
+    const { config } = loaded;
+    const lines = [`${args.config}: valid, ${config.tunnels.length} tunnel${config.tunnels.length === 1 ? '' : 's'}`, ''];
+    lines.push(definitionsTable(config.tunnels));
+    const status = config.status;
+    lines.push(status ? `Status endpoint: http://${formatHostPort(status.host, status.port)}/status` : 'Status endpoint: off');
+    for (const tunnel of config.tunnels.filter((t) => t.exposed)) {
+      lines.push(`Warning: ${tunnel.name} listens on ${tunnel.localHost}, which other machines can reach`);
+    }
+    if (status?.exposed) lines.push(`Warning: the status endpoint listens on ${status.host}, which other machines can reach`);
+    process.stdout.write(`${lines.join('\n')}\n`);
+  },
+};

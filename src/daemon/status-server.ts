@@ -1,0 +1,72 @@
+/*
+ * The daemon's HTTP status endpoint: GET /healthz for probes, /status as JSON, /metrics for
+ * Prometheus. Read-only; loopback unless the config says otherwise.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../logging.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { formatHostPort, isReady, type DaemonStatus } from './tunnel-status.js';
+
+export class StatusServer {
+  private readonly server: Server;
+
+  private constructor(server: Server) {
+    this.server = server;
+  }
+
+  /** Listens on `host:port` and answers from `status()` at each request. */
+  static async start(listen: { host: string; port: number }, status: () => DaemonStatus, logger: Logger): Promise<StatusServer> {
+    const server = createServer((request, response) => answer(request, response, status));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        const why = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.message;
+        reject(new Error(`cannot listen on ${formatHostPort(listen.host, listen.port)} for the status endpoint: ${why}`, { cause: error }));
+      });
+      server.listen({ host: listen.host, port: listen.port }, () => resolve());
+    });
+    server.on('error', (error) => logger.error({ err: error.message }, 'status endpoint failed'));
+    const { address, port } = server.address() as AddressInfo;
+    logger.info({ url: `http://${formatHostPort(address, port)}/status` }, 'status endpoint listening');
+    return new StatusServer(server);
+  }
+
+  get address(): AddressInfo {
+    return this.server.address() as AddressInfo;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
+  }
+}
+
+function answer(request: IncomingMessage, response: ServerResponse, status: () => DaemonStatus): void {
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    reply(response, 405, 'text/plain; charset=utf-8', `method ${request.method} not allowed; use GET\n`, { allow: 'GET, HEAD' });
+    return;
+  }
+  const path = new URL(request.url ?? '/', 'http://status').pathname;
+  switch (path) {
+    case '/healthz': {
+      const notReady = status().tunnels.filter((tunnel) => !isReady(tunnel));
+      if (notReady.length === 0) reply(response, 200, 'text/plain; charset=utf-8', 'ok\n');
+      else reply(response, 503, 'text/plain; charset=utf-8', `not ready: ${notReady.map((t) => `${t.name} (${t.state})`).join(', ')}\n`);
+      return;
+    }
+    case '/status':
+      reply(response, 200, 'application/json; charset=utf-8', `${JSON.stringify(status(), null, 2)}\n`);
+      return;
+    case '/metrics':
+      reply(response, 200, METRICS_CONTENT_TYPE, renderMetrics(status().tunnels));
+      return;
+    default:
+      reply(response, 404, 'text/plain; charset=utf-8', `no such page: ${path}; try /healthz, /status or /metrics\n`);
+  }
+}
+
+function reply(response: ServerResponse, code: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+  response.writeHead(code, { 'content-type': contentType, 'cache-control': 'no-store', ...headers });
+  response.end(body);
+}

@@ -1,0 +1,70 @@
+/*
+ * Plain-text tables for the terminal: the tunnels a config would run (`check`) and the daemon's
+ * live status (`status`).
+ */
+import type { TunnelDefinition } from './config.js';
+import { formatHostPort, type DaemonStatus } from './tunnel-status.js';
+
+/** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
+export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
+}
+
+function remote(host: string | null | undefined, port: number): string {
+  return host ? formatHostPort(host, port) : `(target):${port}`;
+}
+
+/** name, listen, target, remote: what `check` prints. */
+export function definitionsTable(tunnels: readonly TunnelDefinition[]): string {
+  return formatTable(
+    ['NAME', 'LISTEN', 'TARGET', 'REMOTE'],
+    tunnels.map((t) => [
+      t.name,
+      `${formatHostPort(t.localHost, t.localPort)}${t.localPort === 0 ? ' (any free port)' : ''}${t.exposed ? ' (not loopback)' : ''}`,
+      t.target,
+      remote(t.remoteHost, t.remotePort),
+    ]),
+  );
+}
+
+/** One row per tunnel of GET /status, then the last errors of the tunnels that have one. */
+export function statusTable(status: DaemonStatus): string {
+  const table = formatTable(
+    ['NAME', 'STATE', 'LOCAL', 'TARGET', 'REMOTE', 'SESSION', 'OPEN', 'TOTAL', 'UP', 'DOWN', 'RECONNECTS', 'RESUMES'],
+    status.tunnels.map((t) => [
+      t.name,
+      t.state,
+      formatHostPort(t.local.host, t.local.port),
+      t.target,
+      remote(t.remote.host, t.remote.port),
+      t.sessionId ?? '-',
+      String(t.openConnections),
+      String(t.totalConnections),
+      formatBytes(t.bytesUp),
+      formatBytes(t.bytesDown),
+      String(t.reconnects),
+      String(t.resumes),
+    ]),
+  );
+  const errors = status.tunnels.filter((t) => t.lastError !== null).map((t) => `${t.name}: last error: ${t.lastError}\n`);
+  return errors.length === 0 ? table : `${table}\n${errors.join('')}`;
+}
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** 1536 → "1.5 KiB"; exact below 1 KiB. */
+export function formatBytes(bytes: number): string {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+}

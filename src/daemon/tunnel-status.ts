@@ -1,0 +1,54 @@
+/*
+ * What the daemon reports about its tunnels: the shape of GET /status, the input of /healthz,
+ * /metrics and `ssm-tunnel status`. Plain JSON data; absent values are null so every key is present.
+ */
+import type { TunnelState } from '../tunnel/tunnel.js';
+
+/**
+ * A tunnel's own states, plus two of the daemon's:
+ * - `starting`: its listener is being opened
+ * - `unbound`: its local address could not be bound; retried with backoff
+ */
+export type DaemonTunnelState = TunnelState | 'starting' | 'unbound';
+
+export interface TunnelStatus {
+  name: string;
+  state: DaemonTunnelState;
+  /** When the tunnel entered `state` (ISO 8601). */
+  since: string;
+  /** The bound address; the configured one while unbound. */
+  local: { host: string; port: number };
+  target: string;
+  /** `host` null: a port on the target itself. */
+  remote: { host: string | null; port: number };
+  sessionId: string | null;
+  agentVersion: string | null;
+  mode: 'mux' | 'basic' | null;
+  openConnections: number;
+  waitingConnections: number;
+  totalConnections: number;
+  failedConnections: number;
+  /** Local clients → destination, open connections included. */
+  bytesUp: number;
+  /** Destination → local clients, open connections included. */
+  bytesDown: number;
+  reconnects: number;
+  resumes: number;
+  lastError: string | null;
+}
+
+export interface DaemonStatus {
+  pid: number;
+  startedAt: string;
+  configFile: string;
+  tunnels: TunnelStatus[];
+}
+
+export function isReady(tunnel: TunnelStatus): boolean {
+  return tunnel.state === 'ready';
+}
+
+/** `host:port`, IPv6 in brackets. */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
