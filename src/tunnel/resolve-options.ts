@@ -24,7 +24,7 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 function fail(name: string, expected: string, got: unknown): never {
-  throw new TypeError(`openTunnel: ${name} must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`);
+  throw new TypeError(`openTunnel: ${name} must be ${expected}, got ${typeof got === 'number' ? String(got) : (JSON.stringify(got) ?? String(got))}`);
 }
 
 function port(name: string, value: unknown, min: number): number {

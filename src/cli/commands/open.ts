@@ -32,6 +32,13 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
       .option('keep-alive', { type: 'boolean', default: false, describe: "Keep the session from reaching the service's idle timeout" })
       .options(LOG_OPTIONS)
+      .check((argv) => {
+        for (const [name, min] of [['remote-port', 1], ['local-port', 0]] as const) {
+          const value = argv[name];
+          if (!Number.isInteger(value) || value < min || value > 65535) throw new Error(`--${name} must be an integer ${min}–65535`);
+        }
+        return true;
+      })
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', ''),
   handler: async (args) => {
     const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
@@ -48,7 +55,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       logger,
     }).catch((error: Error) => {
       process.stderr.write(`ssm-tunnel: ${error.message}\n`);
-      process.exit(1);
+      // Invalid options are usage errors (2); anything the service or network said is 1.
+      process.exit(error instanceof TypeError ? 2 : 1);
     });
     const { address, port } = tunnel.localAddress;
     const local = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
