@@ -13,7 +13,9 @@ function parseObject(payload: Buffer | string, what: string): Json {
   try {
     value = JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8'));
   } catch (error) {
-    throw new ProtocolError(`${what} is not valid JSON: ${(error as Error).message}`, what);
+    // Only the position: the parser's own text quotes the input, which may hold a token.
+    const position = /position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ProtocolError(`${what} is not valid JSON${position === undefined ? '' : ` (error at byte ${position})`}`, what);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ProtocolError(`${what} must be a JSON object`, what);
