@@ -50,7 +50,7 @@ export class Daemon {
     const daemon = new Daemon(config, options);
     await Promise.all(config.tunnels.map((definition) => daemon.startTunnel(definition)));
     await daemon.startStatusServer(config.status);
-    daemon.log.info({ config: daemon.configFile, tunnels: config.tunnels.map((t) => t.name), pid: process.pid }, 'daemon started');
+    daemon.log.info({ config: daemon.configFile, tunnels: config.tunnels.map((t) => t.name) }, 'daemon started');
     return daemon;
   }
 
