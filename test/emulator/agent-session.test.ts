@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { decodeChannelClosed, encodeSmuxFrame, MessageType, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
-import { echoServer, type Destination } from '../helpers/destinations.js';
+import { closedPort, echoServer, type Destination } from '../helpers/destinations.js';
 import { resumeSession, startSession, WireClient, type WireClientOptions } from '../helpers/emulator-wire-client.js';
 
 const TARGET = 'i-0123456789abcdef0';
@@ -156,5 +156,145 @@ describe('emulated agent: handshake and forwarding', () => {
     expect(client.delivered.filter((m) => m.payloadType === PayloadType.HandshakeRequest)).toHaveLength(1);
     const record = emulator.session(sessionId).record;
     expect(record.webSockets.map((w) => w.closedBy ?? 'open')).toEqual(['fault: drop connection', 'open']);
+  });
+
+  it('acknowledges and drops client data sent before the handshake completes', async () => {
+    const { client, sessionId } = await open();
+    await client.waitForDelivered((m) => m.payloadType === PayloadType.HandshakeRequest, 'HandshakeRequest');
+    const early = client.send(PayloadType.Output, Buffer.concat([syn(3), psh(3, Buffer.from('too early'))]));
+    await client.until(() => client.acked.has(early), 'ack of the early message');
+    await client.handshake();
+    client.sendOutput(Buffer.concat([syn(5), psh(5, Buffer.from('on time'))]));
+    await client.until(() => streamData(client, 5).toString() === 'on time', 'echo on stream 5');
+    expect(streamData(client, 3).length).toBe(0);
+    expect(emulator.session(sessionId).record.discardedBeforeHandshake).toBe(1);
+  });
+
+  it('re-acknowledges a duplicate client message and retransmits its own unacknowledged message', async () => {
+    let skippedCompleteAck = false;
+    const { client } = await open({
+      // Lose our first ack of HandshakeComplete (agent seq 1): the agent must send it again.
+      ack: (m) => {
+        if (m.sequenceNumber !== 1 || skippedCompleteAck) return true;
+        skippedCompleteAck = true;
+        return false;
+      },
+    });
+    await client.handshake();
+    const copies = client.received.filter((m) => m.messageType === MessageType.OutputStreamData && m.sequenceNumber === 1);
+    expect(copies.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(copies.map((m) => m.messageId)).size).toBe(1);
+
+    const sequence = client.send(PayloadType.Output, syn(3));
+    await client.until(() => client.acked.has(sequence), 'first ack');
+    const acksBefore = client.received.filter((m) => m.messageType === MessageType.Acknowledge).length;
+    client.sendRaw(client.frameOf(sequence));
+    await client.until(() => client.received.filter((m) => m.messageType === MessageType.Acknowledge).length > acksBefore, 'ack of the duplicate');
+  });
+
+  it('sends ConnectToPortError, then FIN, for a refused mux stream and keeps the session', async () => {
+    const port = await closedPort();
+    const session = await startSession(emulator, { target: TARGET, portNumber: port });
+    const client = await WireClient.open(session);
+    clients.push(client);
+    await client.handshake();
+    client.sendOutput(syn(3));
+    await client.until(() => client.smuxFrames().some((f) => f.cmd === SmuxCommand.FIN && f.streamId === 3), 'FIN for stream 3');
+    const [flag, finMessage] = client.delivered.slice(2);
+    expect(flag).toMatchObject({ sequenceNumber: 2, payloadType: PayloadType.Flag });
+    expect(flag!.payload.toString('hex')).toBe('00000003');
+    expect(finMessage).toMatchObject({ sequenceNumber: 3, payloadType: PayloadType.Output });
+    expect(finMessage!.payload.toString('hex')).toBe('0101000003000000');
+    const record = emulator.session(session.sessionId).record;
+    expect(record.state).toBe('connected');
+    expect(record.connections[0]!.error).toBe(`dial tcp 127.0.0.1:${port}: connect: connection refused`);
+  });
+
+  it('fails a basic session whose destination refuses at start, with the reason in channel_closed', async () => {
+    const port = await closedPort();
+    const session = await startSession(emulator, { target: TARGET, portNumber: port });
+    const client = await WireClient.open(session, { clientVersion: '1.1.61.0' });
+    clients.push(client);
+    await client.handshake();
+    await client.closed();
+    const closed = client.received.find((m) => m.messageType === MessageType.ChannelClosed)!;
+    expect(decodeChannelClosed(closed.payload).output).toBe(`Unable to connect to specified port: dial tcp 127.0.0.1:${port}: connect: connection refused`);
+    expect(emulator.session(session.sessionId).record.state).toBe('failed');
+  });
+
+  it('ignores DisconnectToPort, unknown flags and short flags in mux mode', async () => {
+    const { client, sessionId } = await open();
+    await client.handshake();
+    client.sendOutput(Buffer.concat([syn(3), psh(3, Buffer.from('one'))]));
+    await client.until(() => streamData(client, 3).toString() === 'one', 'first echo');
+    client.sendFlag(1);
+    client.sendFlag(77);
+    client.send(PayloadType.Flag, Buffer.from([0, 2]));
+    client.sendOutput(psh(3, Buffer.from(' two')));
+    await client.until(() => streamData(client, 3).toString() === 'one two', 'second echo on the same stream');
+    const record = emulator.session(sessionId).record;
+    expect(record.flags.map((f) => f.name)).toEqual(['DisconnectToPort', 'Unknown(77)', 'Unknown(0)']);
+    expect(record.state).toBe('connected');
+    expect(echo.connections).toBe(1);
+  });
+
+  it('refuses a ToRemoteHost destination on the deny list, quoting the host as given', async () => {
+    const session = await startSession(emulator, { target: TARGET, portNumber: 80, host: '169.254.169.254' });
+    const client = await WireClient.open(session);
+    clients.push(client);
+    const { request } = await client.handshake();
+    expect(JSON.parse(request.payload.toString())).toMatchObject({
+      RequestedClientActions: [{ ActionParameters: { Properties: { host: '169.254.169.254', portNumber: '80', type: 'LocalPortForwarding' } } }],
+    });
+    await client.closed();
+    const closed = client.received.find((m) => m.messageType === MessageType.ChannelClosed)!;
+    expect(decodeChannelClosed(closed.payload).output).toBe('Forwarding to IP address 169.254.169.254 is forbidden.');
+  });
+
+  it('applies a configured deny list to the resolved address of the remote host', async () => {
+    const session = await startSession(emulator, { target: TARGET, portNumber: echo.port, host: 'localhost' });
+    emulator.session(session.sessionId).setKnobs({ denyList: ['127.0.0.1'] });
+    const client = await WireClient.open(session);
+    clients.push(client);
+    await client.handshake();
+    await client.closed();
+    expect(emulator.session(session.sessionId).record.endReason).toBe('Forwarding to IP address localhost is forbidden.');
+  });
+
+  it('forwards with pacing on', async () => {
+    emulator.setKnobs({ pacing: true });
+    const { client } = await open();
+    await client.handshake();
+    const data = randomBytes(8_000);
+    client.sendOutput(Buffer.concat([syn(3), psh(3, data)]));
+    await client.until(() => streamData(client, 3).length === data.length, 'paced echo');
+    expect(streamData(client, 3).equals(data)).toBe(true);
+  });
+
+  it('runs smux keepalive for a client version that expects it, and ends a silent session', async () => {
+    emulator.setKnobs({ smuxKeepAliveIntervalMs: 30, smuxKeepAliveTimeoutMs: 150 });
+    const { client, sessionId } = await open({ clientVersion: '1.2.331.0' });
+    await client.handshake();
+    await client.closed();
+    expect(client.smuxFrames().some((f) => f.cmd === SmuxCommand.NOP && f.streamId === 0)).toBe(true);
+    const closed = client.received.find((m) => m.messageType === MessageType.ChannelClosed)!;
+    expect(decodeChannelClosed(closed.payload).output).toMatch(/^Port session failed: smux keepalive/);
+    expect(emulator.session(sessionId).record).toMatchObject({ mode: 'mux', smuxKeepAlive: true, state: 'failed' });
+  });
+
+  it('keeps smux keepalive on for an agent version from before the client-dependent rule', async () => {
+    emulator.setKnobs({ agentVersion: '3.1.1476.0' });
+    const { client, sessionId } = await open();
+    await client.handshake();
+    expect(emulator.session(sessionId).record).toMatchObject({ mode: 'mux', smuxKeepAlive: true });
+  });
+
+  it('uses basic mode on both ends when the agent version predates mux', async () => {
+    emulator.setKnobs({ agentVersion: '3.0.0.0' });
+    const { client, sessionId } = await open();
+    await client.handshake();
+    client.sendOutput(Buffer.from('raw bytes'));
+    await client.until(() => client.outputBytes().toString() === 'raw bytes', 'raw echo');
+    expect(emulator.session(sessionId).record.mode).toBe('basic');
   });
 });

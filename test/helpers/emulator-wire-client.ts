@@ -98,6 +98,7 @@ export class WireClient {
   private expected = 0;
   private readonly held = new Map<number, DecodedClientMessage>();
   private readonly unacked = new Map<number, Unacked>();
+  private readonly sent = new Map<number, Buffer>();
   private timer: NodeJS.Timeout | undefined;
   private closedPromise: Promise<void>;
 
@@ -170,8 +171,16 @@ export class WireClient {
       payload,
     });
     this.unacked.set(sequenceNumber, { frame, sentAt: Date.now() });
+    this.sent.set(sequenceNumber, frame);
     this.writeFrame(frame);
     return sequenceNumber;
+  }
+
+  /** The frame of a message sent earlier (to send it again as a duplicate). */
+  frameOf(sequenceNumber: number): Buffer {
+    const frame = this.sent.get(sequenceNumber);
+    if (frame === undefined) throw new Error(`wire client: no message ${sequenceNumber} was sent`);
+    return frame;
   }
 
   /** Sends Output in ≤ 1024-byte messages, as the official client does. */
@@ -315,4 +324,33 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
+}
+
+/**
+ * Resumes `client` whenever its socket drops, as the official client does (data-channel.md §11.2),
+ * until the session has no token any more or `stop()` is called.
+ */
+export function keepResuming(emulator: Emulator, client: WireClient, session: StartedSession): { stop: () => void; resumes: () => number } {
+  let stopped = false;
+  let resumes = 0;
+  void (async () => {
+    while (!stopped) {
+      await client.closed();
+      if (stopped) return;
+      try {
+        const token = await resumeSession(emulator, session.sessionId);
+        if (token === undefined || stopped) return;
+        await client.resume(session.streamUrl, token);
+        resumes += 1;
+      } catch {
+        return;
+      }
+    }
+  })();
+  return {
+    stop: () => {
+      stopped = true;
+    },
+    resumes: () => resumes,
+  };
 }

@@ -1,0 +1,136 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { encodeClientMessage, encodeSmuxFrame, MessageType, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
+import { echoServer, type Destination } from '../helpers/destinations.js';
+import { resumeSession, startSession, WireClient, type StartedSession } from '../helpers/emulator-wire-client.js';
+
+const TARGET = 'i-0123456789abcdef0';
+
+function validFrame(payload: Buffer): Buffer {
+  return encodeClientMessage({
+    messageType: MessageType.InputStreamData,
+    schemaVersion: 1,
+    createdDate: Date.now(),
+    sequenceNumber: 0,
+    flags: 0,
+    messageId: randomUUID(),
+    payloadType: PayloadType.Output,
+    payload,
+  });
+}
+
+const hugePayloadLength = (): Buffer => {
+  const frame = validFrame(Buffer.from('abc'));
+  frame.writeUInt32BE(0xffff_ffff, 116);
+  return frame;
+};
+
+const malformedAck = (): Buffer =>
+  encodeClientMessage({
+    messageType: MessageType.Acknowledge,
+    schemaVersion: 1,
+    createdDate: Date.now(),
+    sequenceNumber: 0,
+    flags: 3,
+    messageId: randomUUID(),
+    payloadType: 0,
+    payload: Buffer.from('{not json'),
+  });
+
+describe('emulated agent: malformed input from a client', () => {
+  let emulator: Emulator;
+  let echo: Destination;
+  const clients: WireClient[] = [];
+
+  beforeEach(async () => {
+    echo = await echoServer();
+    emulator = await startEmulator({ targets: { [TARGET]: {} }, pacing: false });
+  });
+
+  afterEach(async () => {
+    for (const client of clients.splice(0)) client.close();
+    await emulator.close();
+    await echo.close();
+  });
+
+  async function open(): Promise<{ client: WireClient; session: StartedSession }> {
+    const session = await startSession(emulator, { target: TARGET, portNumber: echo.port });
+    const client = await WireClient.open(session);
+    clients.push(client);
+    return { client, session };
+  }
+
+  /** A fresh session completes a handshake and an echo: the emulator is still serving. */
+  async function expectServing(): Promise<void> {
+    const { client } = await open();
+    await client.handshake();
+    client.sendOutput(
+      Buffer.concat([
+        encodeSmuxFrame({ cmd: SmuxCommand.SYN, streamId: 3, data: Buffer.alloc(0) }),
+        encodeSmuxFrame({ cmd: SmuxCommand.PSH, streamId: 3, data: Buffer.from('still here') }),
+      ]),
+    );
+    await client.until(() => client.outputBytes().includes('still here'), 'echo on a fresh session');
+  }
+
+  const cases: [string, () => Buffer | string, RegExp][] = [
+    ['garbage bytes', () => Buffer.from('this is not a data channel message'), /shorter than the 120-byte header/],
+    ['a huge PayloadLength', hugePayloadLength, /PayloadLength 4294967295 disagrees/],
+    ['a bad digest', () => {
+      const frame = validFrame(Buffer.from('abc'));
+      frame[90] = frame[90]! ^ 0xff;
+      return frame;
+    }, /PayloadDigest/],
+    ['a text frame', () => '{"MessageSchemaVersion":"1.0"}', /shorter than the 120-byte header/],
+    ['a malformed acknowledgement', malformedAck, /Acknowledgement is not valid JSON/],
+  ];
+
+  for (const [what, frame, error] of cases) {
+    it(`closes the socket on ${what}, keeps the session resumable and serves others`, async () => {
+      const { client, session } = await open();
+      await client.handshake();
+      client.sendRaw(frame());
+      await client.closed();
+      expect(client.closeCode).toBe(1008);
+      const record = emulator.session(session.sessionId).record;
+      expect(record.protocolErrors).toHaveLength(1);
+      expect(record.protocolErrors[0]).toMatch(error);
+      expect(record.webSockets[0]!.closedBy).toMatch(/^protocol error: /);
+      expect(await resumeSession(emulator, session.sessionId)).toBeDefined();
+      await expectServing();
+    });
+  }
+
+  it('refuses a wrong token and keeps serving', async () => {
+    const session = await startSession(emulator, { target: TARGET, portNumber: echo.port });
+    const client = await WireClient.open({ ...session, tokenValue: 'not-the-token' });
+    clients.push(client);
+    await client.closed();
+    expect(client.closeCode).toBe(1008);
+    expect(emulator.record.channelRefusals.map((r) => r.reason)).toEqual([`token is not an unused token of session ${session.sessionId}`]);
+    await expectServing();
+  });
+
+  it('survives a client that closes right after the TerminateSession flag, as the official one does', async () => {
+    const { client, session } = await open();
+    await client.handshake();
+    client.sendFlag(2);
+    client.close();
+    await client.until(() => emulator.session(session.sessionId).record.state === 'terminated', 'the session terminated');
+    await expectServing();
+  });
+
+  it('keeps other sessions flowing while one client sends garbage', async () => {
+    const healthy = await open();
+    await healthy.client.handshake();
+    healthy.client.sendOutput(encodeSmuxFrame({ cmd: SmuxCommand.SYN, streamId: 3, data: Buffer.alloc(0) }));
+    const bad = await open();
+    await bad.client.handshake();
+    bad.client.sendRaw(Buffer.alloc(5000, 0xee));
+    await bad.client.closed();
+    healthy.client.sendOutput(encodeSmuxFrame({ cmd: SmuxCommand.PSH, streamId: 3, data: Buffer.from('unaffected') }));
+    await healthy.client.until(() => healthy.client.outputBytes().includes('unaffected'), 'echo on the healthy session');
+    expect(emulator.session(healthy.session.sessionId).record.protocolErrors).toEqual([]);
+  });
+});
