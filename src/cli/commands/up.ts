@@ -34,11 +34,13 @@ export const upCommand: CommandModule<object, UpArgs> = {
     const { config } = loaded;
     // journald reads stdout; the logs are the daemon's only output.
     const logger = createCliLogger({ level: args['log-level'] ?? config.log.level, format: args['log-format'] ?? config.log.format, fd: 1 });
-    const daemon = await Daemon.start(config, { configFile: args.config, logger });
+    // Handlers go in before the tunnels start: a signal during start-up must not kill the process
+    // with Node's default action (SIGHUP would, leaving sessions open).
+    const starting = Daemon.start(config, { configFile: args.config, logger });
 
     process.on('SIGHUP', () => {
       logger.info('SIGHUP: reloading the config');
-      void daemon.reload();
+      void starting.then((daemon) => daemon.reload());
     });
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
@@ -48,15 +50,18 @@ export const upCommand: CommandModule<object, UpArgs> = {
       }
       stopping = true;
       logger.info({ signal }, 'stopping');
-      daemon.shutdown().then(
-        () => process.exit(0),
-        (error: Error) => {
-          logger.error({ err: error.message }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
+      starting
+        .then((daemon) => daemon.shutdown())
+        .then(
+          () => process.exit(0),
+          (error: Error) => {
+            logger.error({ err: error.message }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    await starting;
   },
 };
