@@ -41,6 +41,7 @@ export const MAX_DURATION_OUTPUT = 'Your session has reached its maximum session
 export const HANDSHAKE_TIMEOUT_OUTPUT = 'Handshake timed out. Please ensure that you have the latest version of the session manager plugin.';
 
 const LOCAL_PORT_FORWARDING = 'LocalPortForwarding';
+const AGENT_RESEND_TIMEOUT_MS = 300_000;
 const NORMAL_CLOSURE = 1000;
 const POLICY_VIOLATION = 1008;
 /** A socket whose peer does not answer our close frame is cut after this long. */
@@ -104,6 +105,10 @@ export class AgentSession {
       role: 'agent',
       // The agent acks handshake replies before acting on them: ack, then HandshakeComplete (vectors).
       ackBeforeDelivery: (type) => type === PayloadType.HandshakeResponse || type === PayloadType.EncChallengeResponse,
+      // Give up (and end the session) after about five minutes, the reference's 3000 resends 100 ms
+      // apart (data-channel.md §7.2). The official client never re-acknowledges duplicates (§16.3),
+      // so a lost ack can get here; the channel's default would end such sessions sooner.
+      resendTimeoutMs: AGENT_RESEND_TIMEOUT_MS,
       logger: this.logger,
     });
     this.channel.setInboundHandler((message) => this.onStreamMessage(message));
