@@ -16,6 +16,8 @@ export class ManagedTunnel {
   private readonly abort = new AbortController();
   private tunnel: Tunnel | undefined;
   private starting: Promise<void> | undefined;
+  /** The listen attempts until one succeeds, fails for good, or stop() aborts them; never rejects. */
+  private attempts: Promise<void> | undefined;
   private state: DaemonTunnelState = 'starting';
   private since = new Date();
   private listenError: string | undefined;
@@ -44,7 +46,7 @@ export class ManagedTunnel {
     let firstAttempt: () => void = () => {};
     const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
     this.starting = attempted;
-    pRetry(() => this.listen(), {
+    this.attempts = pRetry(() => this.listen(), {
       retries: Infinity,
       factor: reconnect.factor,
       minTimeout: reconnect.initialDelayMs,
@@ -78,7 +80,8 @@ export class ManagedTunnel {
     this.abort.abort();
     // close() stops listening before its first await, so a successor can bind the address at once.
     const closing = this.tunnel?.close({ graceMs });
-    await this.starting;
+    // An attempt in flight closes the tunnel it opens itself (listen() sees the abort).
+    await this.attempts;
     await closing;
     this.api.destroy();
   }
