@@ -94,6 +94,7 @@ export class AgentSession {
   /** The channel_closed Output of an end this agent (or a control) decided; the TerminateSession API gets ''. */
   private closingOutput: string | undefined;
   private closeAfterFired = false;
+  private socketsAttached = 0;
 
   constructor(options: AgentSessionOptions) {
     this.options = options;
@@ -103,8 +104,8 @@ export class AgentSession {
     this.random = seededRandom(options.faults().seed ?? 1);
     this.channel = new ReliableChannel({
       role: 'agent',
-      // The agent acks handshake replies before acting on them: ack, then HandshakeComplete (vectors).
-      ackBeforeDelivery: (type) => type === PayloadType.HandshakeResponse || type === PayloadType.EncChallengeResponse,
+      // The agent acks the HandshakeResponse before acting on it: ack, then HandshakeComplete (vectors).
+      ackBeforeDelivery: (type) => type === PayloadType.HandshakeResponse,
       // Give up (and end the session) after about five minutes, the reference's 3000 resends 100 ms
       // apart (data-channel.md §7.2). The official client never re-acknowledges duplicates (§16.3),
       // so a lost ack can get here; the channel's default would end such sessions sooner.
@@ -140,7 +141,7 @@ export class AgentSession {
     const previous = this.connection;
     if (previous !== undefined) this.closeConnection(previous, 'replaced', () => previous.ws.terminate());
     const record: WebSocketRecord = {
-      index: this.log.webSockets.length + 1,
+      index: ++this.socketsAttached,
       openedAt: new Date(),
       openClientVersion: open.clientVersion,
       framesFromClient: 0,
