@@ -31,6 +31,9 @@ export class AgentHandler implements DataChannelHandler {
   private readonly logs = new Map<string, AgentSessionLog>();
   private readonly sessionKnobs = new Map<string, Partial<AgentKnobs>>();
   private readonly sessionFaults = new Map<string, FaultSettings>();
+  /** Layered settings per session, read for every message; dropped whenever a layer changes. */
+  private readonly knobCache = new Map<string, AgentKnobs>();
+  private readonly faultCache = new Map<string, FaultSettings>();
 
   constructor(options: AgentHandlerOptions) {
     this.options = options;
@@ -75,6 +78,7 @@ export class AgentHandler implements DataChannelHandler {
   setSessionKnobs(sessionId: string, knobs: Partial<AgentKnobs>): void {
     validateKnobs(knobs, `knobs of session ${sessionId}`);
     this.sessionKnobs.set(sessionId, { ...this.sessionKnobs.get(sessionId), ...knobs });
+    this.knobCache.delete(sessionId);
     this.agents.get(sessionId)?.armLimits();
   }
 
@@ -82,18 +86,35 @@ export class AgentHandler implements DataChannelHandler {
   setSessionFaults(sessionId: string, faults: FaultSettings): void {
     validateFaults(faults, `faults of session ${sessionId}`);
     this.sessionFaults.set(sessionId, { ...faults });
+    this.faultCache.delete(sessionId);
   }
 
   /** Emulator-wide knobs changed: running sessions re-arm their idle and duration timers. */
   knobsChanged(): void {
+    this.knobCache.clear();
     for (const agent of this.agents.values()) agent.armLimits();
   }
 
+  /** Emulator-wide faults changed. */
+  faultsChanged(): void {
+    this.faultCache.clear();
+  }
+
   private knobsOf(session: EmulatedSession): AgentKnobs {
-    return layerKnobs(this.options.knobs(), this.options.targetKnobs(session.target), this.sessionKnobs.get(session.id));
+    let knobs = this.knobCache.get(session.id);
+    if (knobs === undefined) {
+      knobs = layerKnobs(this.options.knobs(), this.options.targetKnobs(session.target), this.sessionKnobs.get(session.id));
+      this.knobCache.set(session.id, knobs);
+    }
+    return knobs;
   }
 
   private faultsOf(session: EmulatedSession): FaultSettings {
-    return layerFaults(this.options.faults(), this.options.targetFaults(session.target), this.sessionFaults.get(session.id));
+    let faults = this.faultCache.get(session.id);
+    if (faults === undefined) {
+      faults = layerFaults(this.options.faults(), this.options.targetFaults(session.target), this.sessionFaults.get(session.id));
+      this.faultCache.set(session.id, faults);
+    }
+    return faults;
   }
 }

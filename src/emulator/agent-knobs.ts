@@ -16,6 +16,11 @@ export interface AgentKnobs {
   maxSessionDurationMs: number;
   /** Remote IPs a ToRemoteHost session may not reach (port-forwarding.md §4.9). */
   denyList: string[];
+  /**
+   * Largest payload of the agent's Output messages, 1–1024 (port-forwarding.md §0.3). Smaller values
+   * split smux frames across many messages, as §6 item 15 suggests for testing a client's parser.
+   */
+  outputChunkSize: number;
   /** How long the agent waits for the HandshakeResponse (data-channel.md §8.7: 15 s). */
   handshakeTimeoutMs: number;
   /** smux keepalive period when the client version asks for keepalive (port-forwarding.md §4.6). */
@@ -44,6 +49,7 @@ export const DEFAULT_AGENT_KNOBS: Readonly<AgentKnobs> = {
   idleTimeoutMs: 20 * 60_000,
   maxSessionDurationMs: 0,
   denyList: [...DEFAULT_DENY_LIST],
+  outputChunkSize: 1024,
   handshakeTimeoutMs: 15_000,
   smuxKeepAliveIntervalMs: 10_000,
   smuxKeepAliveTimeoutMs: 30_000,
@@ -63,6 +69,10 @@ export function validateKnobs(knobs: Partial<AgentKnobs>, where: string): void {
   positive('handshakeTimeoutMs', knobs.handshakeTimeoutMs);
   positive('smuxKeepAliveIntervalMs', knobs.smuxKeepAliveIntervalMs);
   positive('smuxKeepAliveTimeoutMs', knobs.smuxKeepAliveTimeoutMs);
+  const chunk = knobs.outputChunkSize;
+  if (chunk !== undefined && !(Number.isInteger(chunk) && chunk >= 1 && chunk <= 1024)) {
+    throw new Error(`${where}: outputChunkSize must be an integer from 1 to 1024, got ${chunk}`);
+  }
   if (knobs.agentVersion !== undefined && knobs.agentVersion === '') {
     throw new Error(`${where}: agentVersion must not be empty`);
   }

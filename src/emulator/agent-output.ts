@@ -2,15 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { ReliableChannel } from '../channel/reliable-channel.js';
 import { encodeFlag, PayloadType } from '../protocol/index.js';
 
-/** Payload bytes per agent message (port-forwarding.md §0.3: `StreamDataPayloadSize`). */
-export const AGENT_MESSAGE_PAYLOAD = 1024;
-
 /** The agent sleeps this long after each message it sends (port-forwarding.md §3.2 step 3, §4.1). */
 const PACING_DELAY_MS = 1;
 
 export interface ChannelOutputOptions {
   /** Read before each message, so a session's pacing can be switched while it runs. */
   pacing: () => boolean;
+  /** Largest Output payload, read before each message: 1024 (`StreamDataPayloadSize`, port-forwarding.md §0.3) or less. */
+  chunkSize: () => number;
   /** Bytes queued here above which write() asks the writer to wait for 'drain'. */
   highWaterBytes?: number;
   /** Called as each message goes to the channel. */
@@ -24,7 +23,7 @@ interface QueuedPayload {
 
 /**
  * The agent's outgoing stream data: destination bytes (basic) or smux bytes (mux), and Flag
- * messages in order with them, sliced into ≤ 1024-byte messages and optionally paced at one
+ * messages in order with them, sliced into messages of at most 1024 bytes and optionally paced at one
  * message per millisecond. Bounded: write() returns false above the high-water mark or while the
  * channel's window is full, and 'drain' says when to write again.
  */
@@ -120,9 +119,10 @@ export class ChannelOutput extends EventEmitter<{ drain: [] }> {
   private sendOne(): void {
     const head = this.queue[0]!;
     let bytes = head.bytes;
-    if (head.payloadType === PayloadType.Output && bytes.length > AGENT_MESSAGE_PAYLOAD) {
-      head.bytes = bytes.subarray(AGENT_MESSAGE_PAYLOAD);
-      bytes = bytes.subarray(0, AGENT_MESSAGE_PAYLOAD);
+    const chunkSize = this.options.chunkSize();
+    if (head.payloadType === PayloadType.Output && bytes.length > chunkSize) {
+      head.bytes = bytes.subarray(chunkSize);
+      bytes = bytes.subarray(0, chunkSize);
     } else {
       this.queue.shift();
     }

@@ -120,6 +120,7 @@ export class AgentSession {
     });
     this.output = new ChannelOutput(this.channel, {
       pacing: () => this.options.knobs().pacing,
+      chunkSize: () => this.options.knobs().outputChunkSize,
       onSent: (payloadType) => {
         if (payloadType === PayloadType.Output) this.touch();
       },

@@ -129,6 +129,7 @@ export class Emulator {
   setFaults(faults: FaultSettings): void {
     validateFaults(faults, 'emulator faults');
     this.settings.faults = { ...faults };
+    this.agents.faultsChanged();
   }
 
   /** The next `count` ResumeSession calls fail (default a 500 InternalServerError). */

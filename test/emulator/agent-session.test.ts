@@ -297,4 +297,16 @@ describe('emulated agent: handshake and forwarding', () => {
     await client.until(() => client.outputBytes().toString() === 'raw bytes', 'raw echo');
     expect(emulator.session(sessionId).record.mode).toBe('basic');
   });
+
+  it('parses smux frames split across one-byte messages and can split its own the same way', async () => {
+    const { client, sessionId } = await open();
+    emulator.session(sessionId).setKnobs({ outputChunkSize: 1 });
+    await client.handshake();
+    const bytes = Buffer.concat([syn(3), psh(3, Buffer.from('split')), syn(5), psh(5, Buffer.from('apart'))]);
+    for (const byte of bytes) client.send(PayloadType.Output, Buffer.from([byte]));
+    await client.until(() => streamData(client, 3).toString() === 'split' && streamData(client, 5).toString() === 'apart', 'both echoes');
+    const outputs = client.delivered.filter((m) => m.payloadType === PayloadType.Output);
+    expect(outputs.every((m) => m.payload.length === 1)).toBe(true);
+    expect(outputs).toHaveLength(2 * (8 + 5));
+  });
 });
