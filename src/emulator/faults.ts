@@ -218,7 +218,8 @@ export class FaultyLink {
   /** Applies drop / duplicate / reorder / delay to one frame; `pass` forwards it, `lost` reports a drop. */
   private route(direction: FaultDirection, frame: Buffer, pass: () => void, lost: () => void = () => undefined): void {
     const settings = this.options.settings();
-    if (isExempt(frame)) {
+    const anyActive = settings.drop ?? settings.duplicate ?? settings.reorder ?? settings.delay;
+    if ((anyActive === undefined && this.held.size === 0) || isExempt(frame)) {
       pass();
       return;
     }
