@@ -33,10 +33,18 @@ export interface ManagedNode {
   tags?: Record<string, string>;
 }
 
+/** A DescribeInstanceInformation string filter: `InstanceIds`, `PingStatus`, `tag-key`, `tag:<Key>`, … */
+export interface ManagedNodeFilter {
+  key: string;
+  values: string[];
+}
+
 export interface SessionApi {
   startSession(request: StartSessionRequest): Promise<SessionGrant>;
   resumeSession(sessionId: string): Promise<ResumeResult>;
   terminateSession(sessionId: string): Promise<void>;
+  /** Managed nodes matching every filter (all pages); needed only for targets given by name or tag. */
+  describeManagedNodes?(filters: ManagedNodeFilter[]): Promise<ManagedNode[]>;
 }
 
 /** How to reach and authenticate to SSM. Every field is optional; the SDK's defaults fill the rest. */

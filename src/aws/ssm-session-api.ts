@@ -8,7 +8,17 @@ import {
 import type { InstanceInformation, SSMClientConfig } from '@aws-sdk/client-ssm';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { AwsConnectionOptions, ManagedNode, ResumeResult, SessionApi, SessionGrant, StartSessionRequest } from './session-api.js';
+import type {
+  AwsConnectionOptions,
+  ManagedNode,
+  ManagedNodeFilter,
+  ResumeResult,
+  SessionApi,
+  SessionGrant,
+  StartSessionRequest,
+} from './session-api.js';
+
+export type { ManagedNodeFilter } from './session-api.js';
 
 /*
  * SessionApi over the SDK's SSMClient. The client's own credential chain does the work: a profile
@@ -23,12 +33,6 @@ export interface SsmSessionApiOptions extends AwsConnectionOptions {
   logger?: Logger;
   /** Attempts per call including the first, with the SDK's own backoff; SDK default 3. */
   maxAttempts?: number;
-}
-
-/** A DescribeInstanceInformation string filter: `InstanceIds`, `PingStatus`, `tag-key`, `tag:<Key>`, … */
-export interface ManagedNodeFilter {
-  key: string;
-  values: string[];
 }
 
 export interface SsmSessionApi extends SessionApi {

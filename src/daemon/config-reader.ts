@@ -115,6 +115,30 @@ export class ConfigReader {
     return new Fields(this, at, entries);
   }
 
+  /**
+   * A mapping whose keys are data (tag keys, say), every entry with its key. Undefined (reported)
+   * when `at` is not a mapping.
+   */
+  entries(at: Located, expected: string): { key: string; at: Located }[] | undefined {
+    if (!isMap(at.node)) {
+      this.report(at, `expected ${expected}, got ${describe(at.node)}`);
+      return undefined;
+    }
+    const entries: { key: string; at: Located }[] = [];
+    for (const pair of at.node.items) {
+      const keyNode = isAlias(pair.key) ? pair.key.resolve(this.doc) : pair.key;
+      const keyOffset = nodeOffset(pair.key, at.offset);
+      const key = isScalar(keyNode) ? keyNode.value : undefined;
+      if (typeof key !== 'string' || key === '') {
+        this.report({ offset: keyOffset, path: childPath(at.path, describe(keyNode ?? null)) }, `expected a non-empty text key, got ${describe(keyNode ?? null)}`);
+        continue;
+      }
+      const value = this.located(pair.value as Node | null, childPath(at.path, key), keyOffset, keyOffset);
+      if (value !== undefined) entries.push({ key, at: value });
+    }
+    return entries;
+  }
+
   /** The list's items. Undefined (reported) when `at` is not a list, or is empty and must not be. */
   items(at: Located, expected: string, { whenEmpty }: { whenEmpty?: string } = {}): Located[] | undefined {
     if (!isSeq(at.node)) {

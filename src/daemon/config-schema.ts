@@ -2,9 +2,11 @@
  * What the daemon config may contain, and how a parsed YAML document becomes a DaemonConfig:
  * every field checked, defaults merged into each tunnel, names and local addresses unique.
  */
+import { isMap } from 'yaml';
 import type { AwsConnectionOptions } from '../aws/session-api.js';
+import { targetSpecProblem, type TargetSpec } from '../aws/target-resolver.js';
 import { DEFAULT_RECONNECT } from '../tunnel/options.js';
-import type { ReconnectOptions, TunnelOptions } from '../tunnel/options.js';
+import type { LocalSocketOptions, ReconnectOptions, TunnelOptions } from '../tunnel/options.js';
 import { bindingsCollide, isLoopbackHost, LISTEN_EXPECTED } from './config-hosts.js';
 import type { ListenAddress } from './config-hosts.js';
 import {
@@ -33,11 +35,16 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 export interface TunnelDefinition
   extends Omit<
     TunnelOptions,
-    'logger' | 'sessionApi' | 'reconnect' | 'localHost' | 'localPort' | 'connectTimeoutMs' | 'keepAlive'
+    'logger' | 'sessionApi' | 'reconnect' | 'localHost' | 'localPort' | 'localSocket' | 'sessions' | 'connectTimeoutMs' | 'keepAlive'
   > {
   name: string;
-  localHost: string;
-  localPort: number;
+  /** TCP: where to listen; both unset when the tunnel listens on `localSocket`. */
+  localHost?: string;
+  localPort?: number;
+  /** A unix socket instead of TCP. */
+  localSocket?: LocalSocketOptions;
+  /** SSM sessions the tunnel spreads its connections over; unset: 1. */
+  sessions?: number;
   reconnect: ReconnectOptions;
   connectTimeoutMs: number;
   keepAlive: boolean;
@@ -60,7 +67,7 @@ export interface DaemonConfig {
 }
 
 const CONNECTION_KEYS = ['region', 'profile', 'endpoint', 'credentials', 'reconnect', 'connectTimeout', 'keepAlive'];
-const TUNNEL_ONLY_KEYS = ['name', 'target', 'remote', 'local'];
+const TUNNEL_ONLY_KEYS = ['name', 'target', 'remote', 'local', 'sessions'];
 const TOP_LEVEL_KEYS = ['defaults', 'log', 'status', 'shutdownGrace', 'tunnels'];
 
 const MERGE_KEY_HINT = 'YAML merge keys are not supported; put shared settings under "defaults:"';
@@ -87,6 +94,8 @@ const TUNNEL_SHAPE: MappingShape = {
     remotePort: 'write remote: { port: … }',
     localHost: 'write local: { host: … }',
     localPort: 'write local: { port: … }',
+    socket: 'write local: { socket: … }',
+    tag: 'write target: { tag: { Key: Value } }',
     host: 'it belongs under "remote:" or "local:"',
     port: 'it belongs under "remote:" or "local:"',
     ...hints(['log', 'status', 'shutdownGrace'], 'it is a top-level setting'),
@@ -262,6 +271,7 @@ interface ReadTunnel {
   /** The name and local address with where they were written: duplicates are reported there. */
   name?: { value: string; at: Located };
   local?: { address: ListenAddress; portAt: Located };
+  socket?: { path: string; at: Located };
 }
 
 /** Every item of the list, as far as it could be read; empty (reported) when there is no list. */
@@ -279,7 +289,9 @@ function readTunnels(reader: ConfigReader, at: Located, inherited: ResolvedConne
 }
 
 const NAME_EXPECTED = 'a name of 1–64 letters, digits, ".", "_" or "-"';
-const TARGET_EXPECTED = 'an instance or managed node id like i-0123456789abcdef0 (no spaces, at most 400 characters)';
+const TARGET_EXPECTED = 'an instance or managed node id like i-0123456789abcdef0, "name:<Name tag>" or { tag: { Key: Value } }';
+const LOCAL_EXPECTED = 'a mapping with port (0: any free port) and optional host, or with socket and optional mode';
+const MAX_SESSIONS = 64;
 
 function readTunnel(reader: ConfigReader, at: Located, inherited: ResolvedConnection): ReadTunnel {
   const fields = reader.fields(at, TUNNEL_SHAPE, 'a mapping with name, target, remote and local');
@@ -287,30 +299,111 @@ function readTunnel(reader: ConfigReader, at: Located, inherited: ResolvedConnec
   const nameAt = fields.required('name', NAME_EXPECTED);
   const name = nameAt && readMatching(reader, nameAt, /^[A-Za-z0-9._-]{1,64}$/, NAME_EXPECTED);
   const targetAt = fields.required('target', TARGET_EXPECTED);
-  // Lenient on purpose: the emulator, and tag lookups, use targets that are not instance ids.
-  const target = targetAt && readMatching(reader, targetAt, /^\S{1,400}$/, TARGET_EXPECTED);
+  const target = targetAt && readTarget(reader, targetAt);
   const remoteAt = fields.required('remote', 'a mapping with port and optional host');
   const remote = remoteAt && readAddress(reader, remoteAt, 1);
-  const localAt = fields.required('local', 'a mapping with port (0: any free port) and optional host');
-  const local = localAt && readAddress(reader, localAt, 0);
+  const localAt = fields.required('local', LOCAL_EXPECTED);
+  const local = localAt && readLocal(reader, localAt);
+  const sessionsAt = fields.optional('sessions');
+  const sessions = sessionsAt && readSessions(reader, sessionsAt);
   const connection = resolveConnection(reader, inherited, readConnectionFields(reader, fields));
 
   const read: ReadTunnel = {};
   if (nameAt !== undefined && name !== undefined) read.name = { value: name, at: nameAt };
-  const localHost = local?.host ?? DEFAULT_LOCAL_HOST;
-  if (local !== undefined) read.local = { address: { host: localHost, port: local.port }, portAt: local.portAt };
+  if (local !== undefined && 'socket' in local) read.socket = { path: local.socket.path, at: local.at };
+  const localHost = local !== undefined && 'port' in local ? (local.host ?? DEFAULT_LOCAL_HOST) : undefined;
+  if (local !== undefined && 'port' in local && localHost !== undefined) read.local = { address: { host: localHost, port: local.port }, portAt: local.portAt };
   if (name === undefined || target === undefined || remote === undefined || local === undefined) return read;
+  if (sessionsAt !== undefined && sessions === undefined) return read;
+  const listen = 'socket' in local ? { localSocket: local.socket } : { localHost: localHost ?? DEFAULT_LOCAL_HOST, localPort: local.port };
   read.definition = {
     name,
     target,
     remotePort: remote.port,
-    localHost,
-    localPort: local.port,
+    ...listen,
+    ...(sessions === undefined ? {} : { sessions }),
     ...connection,
-    exposed: !isLoopbackHost(localHost),
+    exposed: localHost !== undefined && !isLoopbackHost(localHost),
   };
   if (remote.host !== undefined) read.definition.remoteHost = remote.host;
   return read;
+}
+
+/** An id or `name:<Name>` as a string, or `{ tag: { Key: Value, … } }`. */
+function readTarget(reader: ConfigReader, at: Located): TargetSpec | undefined {
+  if (!isMap(at.node)) {
+    return reader.value(at, TARGET_EXPECTED, (value) => (typeof value === 'string' && targetSpecProblem(value) === undefined ? value : undefined));
+  }
+  const fields = reader.fields(at, { keys: ['tag'] }, 'a mapping { tag: { Key: Value } }');
+  const tagAt = fields?.required('tag', 'a mapping of tag keys to values, e.g. { Name: bastion }');
+  const entries = tagAt && reader.entries(tagAt, 'a mapping of tag keys to values, e.g. { Name: bastion }');
+  if (tagAt === undefined || entries === undefined) return undefined;
+  if (entries.length === 0) {
+    reader.report(tagAt, 'expected at least one tag, e.g. { Name: bastion }');
+    return undefined;
+  }
+  const tags: Record<string, string> = {};
+  let complete = true;
+  for (const entry of entries) {
+    const value = reader.value(entry.at, 'a tag value: text of 1–256 characters (quote numbers and true/false)', (v) =>
+      typeof v === 'string' && targetSpecProblem({ tag: { [entry.key]: v } }) === undefined ? v : undefined,
+    );
+    if (value === undefined) complete = false;
+    else tags[entry.key] = value;
+  }
+  const spec = { tag: tags };
+  const problem = targetSpecProblem(spec);
+  if (complete && problem !== undefined) reader.report(tagAt, problem);
+  return complete && problem === undefined ? spec : undefined;
+}
+
+type ReadLocal = { host?: string; port: number; portAt: Located } | { socket: LocalSocketOptions; at: Located };
+
+/** TCP (`port`, optional `host`) or a unix socket (`socket`, optional `mode`), never both. */
+function readLocal(reader: ConfigReader, at: Located): ReadLocal | undefined {
+  const fields = reader.fields(at, { keys: ['host', 'port', 'socket', 'mode'] }, LOCAL_EXPECTED);
+  if (fields === undefined) return undefined;
+  const socketAt = fields.optional('socket');
+  const modeAt = fields.optional('mode');
+  if (socketAt === undefined) {
+    if (modeAt !== undefined) reader.reportField(modeAt, 'mode applies to a unix socket only; add socket: or remove mode');
+    const hostAt = fields.optional('host');
+    const host = hostAt && readHost(reader, hostAt);
+    const portAt = fields.required('port', 'an integer 0–65535 (0: any free port), or socket: with a unix socket path');
+    const port = portAt && readPort(reader, portAt, 0);
+    if (portAt === undefined || port === undefined || (hostAt !== undefined && host === undefined) || modeAt !== undefined) return undefined;
+    return host === undefined ? { port, portAt } : { host, port, portAt };
+  }
+  const tcpKeys = ['host', 'port'].flatMap((key) => {
+    const keyAt = fields.optional(key);
+    return keyAt === undefined ? [] : [keyAt];
+  });
+  for (const keyAt of tcpKeys) reader.reportField(keyAt, 'a tunnel listens on a unix socket or on TCP: set socket or host/port, not both');
+  const path = reader.value(socketAt, `an absolute path of at most ${MAX_SOCKET_PATH_BYTES} bytes, e.g. /run/ssm-tunnel/db.sock`, (value) =>
+    typeof value === 'string' && value.startsWith('/') && Buffer.byteLength(value) <= MAX_SOCKET_PATH_BYTES && !value.includes('\0') ? value : undefined,
+  );
+  const mode = modeAt && readSocketMode(reader, modeAt);
+  if (path === undefined || tcpKeys.length > 0 || (modeAt !== undefined && mode === undefined)) return undefined;
+  return { socket: mode === undefined ? { path } : { path, mode }, at: socketAt };
+}
+
+/** Linux's sun_path holds 108 bytes including the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * Octal permission bits as quoted text ("0660", "660" or "0o660"): YAML would read an unquoted
+ * 0660 as the decimal number 660.
+ */
+function readSocketMode(reader: ConfigReader, at: Located): number | undefined {
+  return reader.value(at, 'octal permission bits as quoted text, like "0660"', (value) =>
+    typeof value === 'string' && /^(?:0o?)?[0-7]{3}$/.test(value) ? parseInt(value.slice(-3), 8) : undefined,
+  );
+}
+
+function readSessions(reader: ConfigReader, at: Located): number | undefined {
+  return reader.value(at, `an integer 1–${MAX_SESSIONS}`, (value) =>
+    typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= MAX_SESSIONS ? value : undefined,
+  );
 }
 
 function readAddress(
@@ -329,7 +422,12 @@ function readAddress(
 }
 
 function checkTunnelCollisions(reader: ConfigReader, tunnel: ReadTunnel, earlier: readonly ReadTunnel[]): void {
-  const { name, local } = tunnel;
+  const { name, local, socket } = tunnel;
+  const sameSocket = socket && earlier.find((other) => other.socket?.path === socket.path);
+  if (socket !== undefined && sameSocket?.socket !== undefined) {
+    const owner = sameSocket.name === undefined ? 'another tunnel' : `tunnel ${JSON.stringify(sameSocket.name.value)}`;
+    reader.report(socket.at, `${socket.path} is already the socket of ${owner}`);
+  }
   const sameName = name && earlier.find((other) => other.name?.value === name.value);
   if (name !== undefined && sameName?.name !== undefined) {
     const first = sameName.name.at;

@@ -4,6 +4,7 @@
  */
 import pRetry from 'p-retry';
 import { createSsmSessionApi, type SsmSessionApi } from '../aws/ssm-session-api.js';
+import { formatTarget } from '../aws/target-resolver.js';
 import type { Logger } from '../logging.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { TunnelDefinition } from './config.js';
@@ -89,13 +90,15 @@ export class ManagedTunnel {
   status(): TunnelStatus {
     const { definition, tunnel } = this;
     const stats = tunnel?.stats;
-    const address = tunnel?.localAddress;
+    const address = tunnel?.localAddresses[0];
     return {
       name: definition.name,
       state: this.state,
       since: this.since.toISOString(),
-      local: address ? { host: address.address, port: address.port } : { host: definition.localHost, port: definition.localPort },
-      target: definition.target,
+      local: address ? { host: address.address, port: address.port } : { host: definition.localHost ?? 'unix', port: definition.localPort ?? 0 },
+      localSocket: definition.localSocket?.path ?? null,
+      target: formatTarget(definition.target),
+      targetId: stats?.targetId ?? null,
       remote: { host: definition.remoteHost ?? null, port: definition.remotePort },
       sessionId: stats?.sessionId ?? null,
       agentVersion: stats?.agentVersion ?? null,

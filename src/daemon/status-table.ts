@@ -2,6 +2,7 @@
  * Plain-text tables for the terminal: the tunnels a config would run (`check`) and the daemon's
  * live status (`status`).
  */
+import { formatTarget } from '../aws/target-resolver.js';
 import type { TunnelDefinition } from './config.js';
 import { formatHostPort, type DaemonStatus } from './tunnel-status.js';
 
@@ -16,6 +17,15 @@ export function formatTable(headers: readonly string[], rows: readonly (readonly
   return `${[line(headers), ...rows.map(line)].join('\n')}\n`;
 }
 
+function listen(t: TunnelDefinition): string {
+  if (t.localSocket !== undefined) {
+    const { path, mode } = t.localSocket;
+    return mode === undefined ? `unix:${path}` : `unix:${path} (mode ${mode.toString(8).padStart(4, '0')})`;
+  }
+  const port = t.localPort ?? 0;
+  return `${formatHostPort(t.localHost ?? '127.0.0.1', port)}${port === 0 ? ' (any free port)' : ''}${t.exposed ? ' (not loopback)' : ''}`;
+}
+
 function remote(host: string | null | undefined, port: number): string {
   return host ? formatHostPort(host, port) : `(target):${port}`;
 }
@@ -26,8 +36,8 @@ export function definitionsTable(tunnels: readonly TunnelDefinition[]): string {
     ['NAME', 'LISTEN', 'TARGET', 'REMOTE'],
     tunnels.map((t) => [
       t.name,
-      `${formatHostPort(t.localHost, t.localPort)}${t.localPort === 0 ? ' (any free port)' : ''}${t.exposed ? ' (not loopback)' : ''}`,
-      t.target,
+      listen(t),
+      t.sessions !== undefined && t.sessions > 1 ? `${formatTarget(t.target)} (${t.sessions} sessions)` : formatTarget(t.target),
       remote(t.remoteHost, t.remotePort),
     ]),
   );
@@ -40,7 +50,7 @@ export function statusTable(status: DaemonStatus): string {
     status.tunnels.map((t) => [
       t.name,
       t.state,
-      formatHostPort(t.local.host, t.local.port),
+      t.localSocket === null ? formatHostPort(t.local.host, t.local.port) : `unix:${t.localSocket}`,
       t.target,
       remote(t.remote.host, t.remote.port),
       t.sessionId ?? '-',

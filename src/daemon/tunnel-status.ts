@@ -16,9 +16,14 @@ export interface TunnelStatus {
   state: DaemonTunnelState;
   /** When the tunnel entered `state` (ISO 8601). */
   since: string;
-  /** The bound address; the configured one while unbound. */
+  /** The bound address; the configured one while unbound; `unix` and 0 for a unix socket. */
   local: { host: string; port: number };
+  /** The unix socket the tunnel listens on instead of TCP. */
+  localSocket: string | null;
+  /** As configured: an id, `name:<Name>` or `tag:Key=Value,…`. */
   target: string;
+  /** The node the current session runs on (what a name or tag resolved to). */
+  targetId: string | null;
   /** `host` null: a port on the target itself. */
   remote: { host: string | null; port: number };
   sessionId: string | null;

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { AwsConnectionOptions, SessionApi } from '../aws/session-api.js';
+import type { TargetSpec } from '../aws/target-resolver.js';
 
 export interface ReconnectOptions {
   /** First delay before retrying a failed session start or resume. */
@@ -19,16 +20,38 @@ export const DEFAULT_RECONNECT: ReconnectOptions = {
   maxRetries: Infinity,
 };
 
+/** A unix-domain socket to listen on instead of a TCP port. */
+export interface LocalSocketOptions {
+  /** The socket file. Its directory must not be writable by everyone (not /tmp). */
+  path: string;
+  /** Permission bits set on the socket file, e.g. `0o660`; default: as the process umask leaves them. */
+  mode?: number;
+}
+
 export interface TunnelOptions extends AwsConnectionOptions {
-  /** Instance id or managed node id. */
-  target: string;
+  /**
+   * Instance or managed node id; `name:<Name tag>`; or `{ tag: { Key: Value } }`. Names and tags are
+   * looked up (online nodes only, exactly one must match) before each new session, so a replaced
+   * node is picked up.
+   */
+  target: TargetSpec;
   /** Destination host as seen from the target; omit to reach a port on the target itself. */
   remoteHost?: string;
   remotePort: number;
-  /** Address to listen on; default `127.0.0.1`. */
+  /**
+   * Address to listen on; default `127.0.0.1`. `localhost` listens on both 127.0.0.1 and ::1 (the
+   * same port); `::` on every IPv6 and IPv4 address.
+   */
   localHost?: string;
   /** Port to listen on; 0 (default) lets the OS choose: read `tunnel.localPort`. */
   localPort?: number;
+  /** Listen on a unix socket instead of TCP; localHost and localPort must then be left out. */
+  localSocket?: LocalSocketOptions;
+  /**
+   * SSM sessions to spread connections over (each new connection goes to the least-loaded one);
+   * default 1. More sessions lift the throughput ceiling the agent's pacing puts on each session.
+   */
+  sessions?: number;
   reconnect?: Partial<ReconnectOptions>;
   /** How long a local connection accepted while the session is down waits for it; default 30 s. */
   connectTimeoutMs?: number;

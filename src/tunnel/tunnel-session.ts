@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { ClientDataChannel } from '../channel/client-data-channel.js';
 import type { SessionApi } from '../aws/session-api.js';
+import { resolveTarget } from '../aws/target-resolver.js';
 import { BasicForwarder } from '../forward/basic-forwarder.js';
 import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { MuxForwarder } from '../forward/mux-forwarder.js';
@@ -27,6 +28,8 @@ const TERMINATE_FLAG_WAIT_MS = 1000;
  */
 export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
   readonly sessionId: string;
+  /** The node the session runs on: the target itself, or what its name or tags resolved to. */
+  readonly targetId: string;
   readonly agentVersion: string;
   readonly mode: ClientPortModeDecision;
   private readonly api: SessionApi;
@@ -36,11 +39,19 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private finished = false;
 
-  private constructor(api: SessionApi, channel: ClientDataChannel, agentVersion: string, options: ResolvedTunnelOptions, log: Logger) {
+  private constructor(
+    api: SessionApi,
+    channel: ClientDataChannel,
+    targetId: string,
+    agentVersion: string,
+    options: ResolvedTunnelOptions,
+    log: Logger,
+  ) {
     super();
     this.api = api;
     this.channel = channel;
     this.sessionId = channel.sessionId;
+    this.targetId = targetId;
     this.agentVersion = agentVersion;
     this.mode = clientPortMode(agentVersion);
     this.log = log;
@@ -55,15 +66,19 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     if (options.keepAlive) this.startKeepAlive(options.keepAliveIntervalMs);
   }
 
-  /** Starts a session and completes its handshake; a session that fails half-way is terminated. */
+  /**
+   * Resolves the target (a name or tags are looked up anew each time, so a replaced node is found),
+   * starts a session and completes its handshake; a session that fails half-way is terminated.
+   */
   static async start(api: SessionApi, options: ResolvedTunnelOptions, logger: Logger): Promise<TunnelSession> {
+    const targetId = await resolveTarget(options.target, api);
     const grant = await api.startSession({
-      target: options.target,
+      target: targetId,
       remoteHost: options.remoteHost,
       remotePort: options.remotePort,
-      localPort: options.localPort,
+      localPort: options.listen.kind === 'tcp' ? options.listen.port : 0,
     });
-    const log = logger.child({ sessionId: grant.sessionId });
+    const log = logger.child({ sessionId: grant.sessionId, ...(targetId === options.target ? {} : { targetId }) });
     const channel = new ClientDataChannel({
       sessionId: grant.sessionId,
       streamUrl: grant.streamUrl,
@@ -71,12 +86,21 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
       resumeSession: (id) => api.resumeSession(id),
       logger: log,
     });
+    // The agent may end the session right after the handshake (a forbidden destination, say),
+    // before the session below listens: remember it and fail the start instead.
+    let endedEarly: string | undefined;
+    const onEarlyEnd = ({ reason }: { reason: string }): void => {
+      endedEarly = reason;
+    };
+    channel.on('ended', onEarlyEnd);
     try {
       const handshake = await channel.open();
+      channel.off('ended', onEarlyEnd);
+      if (endedEarly !== undefined) throw new Error(endedEarly);
       if (handshake.properties.type !== undefined && handshake.properties.type !== 'LocalPortForwarding') {
         throw new Error(`the session is not a port-forwarding session (type ${JSON.stringify(handshake.properties.type)})`);
       }
-      const session = new TunnelSession(api, channel, handshake.agentVersion, options, log);
+      const session = new TunnelSession(api, channel, targetId, handshake.agentVersion, options, log);
       log.info({ agentVersion: handshake.agentVersion, mode: session.mode.mux ? 'mux' : 'basic' }, 'session started');
       return session;
     } catch (error) {

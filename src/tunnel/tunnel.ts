@@ -1,17 +1,19 @@
 import { EventEmitter } from 'node:events';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import pRetry, { AbortError } from 'p-retry';
+import type { AddressInfo, Socket } from 'node:net';
 import type { SessionApi } from '../aws/session-api.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
+import { formatTarget } from '../aws/target-resolver.js';
 import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { silentLogger, type Logger } from '../logging.js';
+import { LocalListener } from './local-listener.js';
 import type { TunnelOptions } from './options.js';
 import { isLoopbackHost, resolveTunnelOptions, type ResolvedTunnelOptions } from './resolve-options.js';
-import { TunnelSession } from './tunnel-session.js';
+import { SessionSlot, type SlotState } from './session-slot.js';
+import type { TunnelSession } from './tunnel-session.js';
 
 /**
  * - `connecting`: listening, the first session is being started
- * - `ready`: a session carries connections
+ * - `ready`: a session carries connections (with a pool: at least one does)
  * - `resuming`: the WebSocket dropped; the same session is being resumed, connections are kept
  * - `reconnecting`: the session was lost; a new one is being started, new connections wait
  * - `closed`: close() finished
@@ -23,9 +25,20 @@ export interface ConnectionInfo {
   remoteAddress: string;
 }
 
+/** One session of the tunnel's pool. */
+export interface PoolSessionStats {
+  state: SlotState;
+  sessionId: string | undefined;
+  /** The node it runs on (what a name or tag target resolved to). */
+  targetId: string | undefined;
+  openConnections: number;
+}
+
 export interface TunnelStats {
   state: TunnelState;
+  /** The first live session of the pool (the only one unless `sessions` > 1). */
   sessionId: string | undefined;
+  targetId: string | undefined;
   agentVersion: string | undefined;
   mode: 'mux' | 'basic' | undefined;
   openConnections: number;
@@ -39,6 +52,8 @@ export interface TunnelStats {
   /** WebSocket drops survived with ResumeSession. */
   resumes: number;
   lastError: string | undefined;
+  /** Every session of the pool, in order. */
+  sessions: PoolSessionStats[];
 }
 
 export interface TunnelEvents {
@@ -59,6 +74,9 @@ const PERMANENT_ERRORS = new Set([
   'MissingAuthenticationTokenException',
   'InvalidTarget',
   'CredentialsProviderError',
+  'TargetNotFound',
+  'AmbiguousTarget',
+  'TargetLookupUnavailable',
 ]);
 
 /** At most this many local connections wait for a session; more are refused at once. */
@@ -71,50 +89,55 @@ interface WaitingConnection {
 }
 
 /**
- * A local listener bound to a succession of SSM sessions. The listener stays open across drops
- * and new sessions; connections that arrive while no session is up wait (bounded) for the next one.
+ * A local listener bound to a pool of SSM sessions (one unless `sessions` says more), each kept
+ * alive on its own. The listener stays open across drops and new sessions; each connection goes to
+ * the least-loaded live session, and connections that arrive while none is up wait (bounded).
  */
 export class Tunnel extends EventEmitter<TunnelEvents> {
   readonly options: ResolvedTunnelOptions;
-  private readonly api: SessionApi;
   private readonly log: Logger;
-  private readonly server: Server;
-  private session: TunnelSession | undefined;
+  private listener: LocalListener | undefined;
+  private readonly slots: SessionSlot[];
   private currentState: TunnelState = 'connecting';
   private readonly waiting: WaitingConnection[] = [];
   private nextConnectionId = 1;
   private readonly abort = new AbortController();
-  private establishing: Promise<void> | undefined;
   private readonly counters = {
     totalConnections: 0,
     failedConnections: 0,
     bytesUp: 0,
     bytesDown: 0,
-    reconnects: 0,
-    resumes: 0,
-    sessionsStarted: 0,
   };
   private lastError: string | undefined;
+  /** Reports errors that make waiting pointless to ready(); separate from 'error' so nothing throws unheard. */
+  private readonly permanentFailure = new EventEmitter<{ failed: [Error] }>();
 
   private constructor(options: ResolvedTunnelOptions, api: SessionApi, log: Logger) {
     super();
     this.options = options;
-    this.api = api;
     this.log = log;
-    this.server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.accept(socket));
+    this.slots = Array.from({ length: options.sessions }, (_, index) => {
+      const slot = new SessionSlot(api, options, options.sessions === 1 ? log : log.child({ poolSession: index + 1 }), this.abort.signal);
+      slot.on('state', (_state, detail) => this.updateState(detail));
+      slot.on('session', () => this.serveWaiting());
+      slot.on('startFailed', (error) => this.onStartFailed(error));
+      slot.on('gaveUp', (error) => this.onGaveUp(error));
+      slot.on('connectionClosed', (summary) => this.onConnectionClosed(summary));
+      return slot;
+    });
   }
 
   /**
-   * Listens and starts establishing the session in the background, retrying forever per the
+   * Listens and starts establishing the sessions in the background, retrying forever per the
    * reconnect policy (the daemon's way). Use openTunnel() to wait for the first session.
    */
   static async start(options: TunnelOptions): Promise<Tunnel> {
     const resolved = resolveTunnelOptions(options);
-    const log = (options.logger ?? silentLogger).child({ target: resolved.target, remote: `${resolved.remoteHost ?? 'target'}:${resolved.remotePort}` });
+    const log = (options.logger ?? silentLogger).child({ target: formatTarget(resolved.target), remote: `${resolved.remoteHost ?? 'target'}:${resolved.remotePort}` });
     const api = options.sessionApi ?? createSsmSessionApi({ ...options, logger: log });
     const tunnel = new Tunnel(resolved, api, log);
     await tunnel.listen();
-    tunnel.establish(false);
+    for (const slot of tunnel.slots) slot.start();
     return tunnel;
   }
 
@@ -122,35 +145,65 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     return this.currentState;
   }
 
+  /** The TCP port (the same on every address); throws for a unix-socket tunnel. */
   get localPort(): number {
-    return (this.server.address() as AddressInfo).port;
+    return this.localAddress.port;
   }
 
+  /** The first bound TCP address; throws for a unix-socket tunnel. */
   get localAddress(): AddressInfo {
-    return this.server.address() as AddressInfo;
+    const address = this.localAddresses[0];
+    if (address === undefined) throw new Error(`the tunnel listens on unix socket ${this.localSocketPath ?? '(none)'}, not on TCP: read localSocketPath`);
+    return address;
+  }
+
+  /** Every bound TCP address: two for `localhost` (127.0.0.1 and ::1); none for a unix socket. */
+  get localAddresses(): AddressInfo[] {
+    return this.listener?.addresses ?? [];
+  }
+
+  get localSocketPath(): string | undefined {
+    return this.listener?.socketPath;
   }
 
   get sessionId(): string | undefined {
-    return this.session?.sessionId;
+    return this.primarySession()?.sessionId;
   }
 
   /** Byte counts include connections still open, so a long-lived connection shows its traffic. */
   get stats(): TunnelStats {
-    const open = this.session?.openConnectionBytes ?? { up: 0, down: 0 };
+    const primary = this.primarySession();
+    let openConnections = 0;
+    let openUp = 0;
+    let openDown = 0;
+    for (const slot of this.slots) {
+      const session = slot.session;
+      if (session === undefined) continue;
+      openConnections += session.activeConnections;
+      openUp += session.openConnectionBytes.up;
+      openDown += session.openConnectionBytes.down;
+    }
     return {
       state: this.currentState,
-      sessionId: this.session?.sessionId,
-      agentVersion: this.session?.agentVersion,
-      mode: this.session ? (this.session.mode.mux ? 'mux' : 'basic') : undefined,
-      openConnections: this.session?.activeConnections ?? 0,
+      sessionId: primary?.sessionId,
+      targetId: primary?.targetId,
+      agentVersion: primary?.agentVersion,
+      mode: primary ? (primary.mode.mux ? 'mux' : 'basic') : undefined,
+      openConnections,
       waitingConnections: this.waiting.length,
       totalConnections: this.counters.totalConnections,
       failedConnections: this.counters.failedConnections,
-      bytesUp: this.counters.bytesUp + open.up,
-      bytesDown: this.counters.bytesDown + open.down,
-      reconnects: this.counters.reconnects,
-      resumes: this.counters.resumes,
+      bytesUp: this.counters.bytesUp + openUp,
+      bytesDown: this.counters.bytesDown + openDown,
+      reconnects: this.slots.reduce((sum, slot) => sum + Math.max(0, slot.sessionsStarted - 1), 0),
+      resumes: this.slots.reduce((sum, slot) => sum + slot.resumes, 0),
       lastError: this.lastError,
+      sessions: this.slots.map((slot) => ({
+        state: slot.state,
+        sessionId: slot.session?.sessionId,
+        targetId: slot.session?.targetId,
+        openConnections: slot.session?.activeConnections ?? 0,
+      })),
     };
   }
 
@@ -188,116 +241,89 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
 
   /**
    * Stops accepting, lets open connections finish for up to `graceMs` (default: none), then ends
-   * the session with TerminateSession and frees the port.
+   * every session with TerminateSession and frees the port or socket file.
    */
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.currentState === 'closed' || this.currentState === 'closing') return;
     this.setState('closing');
     this.abort.abort();
-    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const listenerClosed = this.listener?.close();
     for (const waiting of this.waiting.splice(0)) {
       clearTimeout(waiting.timer);
       waiting.socket.destroy();
     }
     const graceMs = options.graceMs ?? 0;
     const deadline = Date.now() + graceMs;
-    while (this.session && this.session.activeConnections > 0 && Date.now() < deadline) {
+    while (this.stats.openConnections > 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 25));
     }
-    await this.session?.terminate();
-    this.session = undefined;
-    await serverClosed;
+    await Promise.all(this.slots.map((slot) => slot.terminate()));
+    await listenerClosed;
     this.setState('closed');
   }
 
   // --- internals -------------------------------------------------------------------------------
 
-  /** Reports errors that make waiting pointless to ready(); separate from 'error' so nothing throws unheard. */
-  private readonly permanentFailure = new EventEmitter<{ failed: [Error] }>();
-
   private async listen(): Promise<void> {
-    const { localHost, localPort } = this.options;
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', (error: NodeJS.ErrnoException) => {
-        const why = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
-        reject(new Error(`cannot listen on ${localHost}:${localPort}: ${why}`, { cause: error }));
-      });
-      this.server.listen({ host: localHost, port: localPort, ipv6Only: false }, () => resolve());
-    });
-    this.server.on('error', (error) => this.reportError(new Error(`local listener failed: ${error.message}`)));
-    if (!isLoopbackHost(this.options.localHost)) {
-      this.log.warn({ localHost }, 'listening on a non-loopback address: anyone who can reach it can use this tunnel');
-    }
-    this.log.info({ local: `${localHost}:${this.localPort}` }, 'listening');
-  }
-
-  private establish(isReconnect: boolean): void {
-    if (this.establishing || this.abort.signal.aborted) return;
-    const { reconnect } = this.options;
-    this.establishing = pRetry(
-      async () => {
-        try {
-          return await TunnelSession.start(this.api, this.options, this.log);
-        } catch (error) {
-          const err = error as Error;
-          this.lastError = err.message;
-          // Until the first session, permanent errors end ready(): a script should hear them at once.
-          if (this.counters.sessionsStarted === 0 && PERMANENT_ERRORS.has(err.name)) this.permanentFailure.emit('failed', err);
-          throw err;
-        }
-      },
-      {
-        retries: reconnect.maxRetries,
-        factor: reconnect.factor,
-        minTimeout: reconnect.initialDelayMs,
-        maxTimeout: reconnect.maxDelayMs,
-        randomize: true,
-        signal: this.abort.signal,
-        onFailedAttempt: ({ error, attemptNumber }) => {
-          this.log.warn({ err: error.message, attemptNumber }, isReconnect ? 'cannot start a new session; retrying' : 'cannot start the session; retrying');
-        },
-      },
-    ).then(
-      (session) => {
-        this.establishing = undefined;
-        if (this.abort.signal.aborted) {
-          void session.terminate();
-          return;
-        }
-        this.adopt(session, isReconnect);
-      },
-      (error: Error) => {
-        this.establishing = undefined;
-        if (this.abort.signal.aborted || error instanceof AbortError) return;
-        this.lastError = error.message;
-        this.reportError(new Error(`giving up on starting a session: ${error.message}`));
-        void this.close();
-      },
+    const { listen } = this.options;
+    this.listener = await LocalListener.open(
+      listen,
+      (socket) => this.accept(socket),
+      (error) => this.reportError(new Error(`local listener failed: ${error.message}`)),
     );
+    if (listen.kind === 'tcp' && !isLoopbackHost(listen.host)) {
+      this.log.warn({ localHost: listen.host }, 'listening on a non-loopback address: anyone who can reach it can use this tunnel');
+    }
+    this.log.info({ local: this.listener.describe() }, 'listening');
   }
 
-  private adopt(session: TunnelSession, isReconnect: boolean): void {
-    this.session = session;
-    this.counters.sessionsStarted += 1;
-    if (isReconnect) this.counters.reconnects += 1;
-    session.on('connectionClosed', (summary) => this.onConnectionClosed(summary));
-    session.on('disconnected', (reason) => this.setState('resuming', reason));
-    session.on('resumed', () => {
-      this.counters.resumes += 1;
-      this.setState('ready', 'resumed');
-    });
-    session.on('lost', (reason) => {
-      if (this.session !== session) return;
-      this.session = undefined;
-      this.lastError = reason;
-      this.log.warn({ reason }, 'session lost; starting a new one');
-      this.setState('reconnecting', reason);
-      this.establish(true);
-    });
-    this.setState('ready', session.sessionId);
+  /** The first slot's session that is connected, else the first session at all. */
+  private primarySession(): TunnelSession | undefined {
+    const sessions = this.slots.flatMap((slot) => (slot.session ? [slot.session] : []));
+    return sessions.find((session) => session.connected) ?? sessions[0];
+  }
+
+  /** The least-loaded session, connected ones first (a resuming session keeps what it has, but queues). */
+  private pickSession(): TunnelSession | undefined {
+    let best: TunnelSession | undefined;
+    for (const slot of this.slots) {
+      const session = slot.session;
+      if (session === undefined) continue;
+      if (
+        best === undefined ||
+        (session.connected && !best.connected) ||
+        (session.connected === best.connected && session.activeConnections < best.activeConnections)
+      ) {
+        best = session;
+      }
+    }
+    return best;
+  }
+
+  private onStartFailed(error: Error): void {
+    this.lastError = error.message;
+    // Until the first session, permanent errors end ready(): a script should hear them at once.
+    if (!this.slots.some((slot) => slot.sessionsStarted > 0) && PERMANENT_ERRORS.has(error.name)) this.permanentFailure.emit('failed', error);
+  }
+
+  /** A slot ran out of retries; the tunnel gives up when every slot has. */
+  private onGaveUp(error: Error): void {
+    if (!this.slots.every((slot) => slot.state === 'failed')) return;
+    this.lastError = error.message;
+    this.permanentFailure.emit('failed', error);
+    this.reportError(new Error(`giving up on starting a session: ${error.message}`));
+    void this.close();
+  }
+
+  private serveWaiting(): void {
     for (const waiting of this.waiting.splice(0)) {
       clearTimeout(waiting.timer);
       if (waiting.socket.destroyed) continue;
+      const session = this.pickSession();
+      if (session === undefined) {
+        waiting.socket.destroy();
+        continue;
+      }
       session.handle(waiting.socket, waiting.id);
     }
   }
@@ -308,8 +334,9 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     const info: ConnectionInfo = { id, remoteAddress: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix' };
     this.log.info({ connection: id, from: info.remoteAddress }, 'connection opened');
     this.emit('connection', info);
-    if (this.session) {
-      this.session.handle(socket, id);
+    const session = this.pickSession();
+    if (session) {
+      session.handle(socket, id);
       return;
     }
     if (this.waiting.length >= MAX_WAITING_CONNECTIONS) {
@@ -340,6 +367,16 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     if (summary.error !== undefined) this.log.warn({ ...fields, reason: summary.error }, 'connection failed');
     else this.log.info(fields, 'connection closed');
     this.emit('connectionClosed', summary);
+  }
+
+  /** The tunnel's state follows its best session: ready, else resuming, else (re)connecting. */
+  private updateState(detail?: string): void {
+    if (this.currentState === 'closing' || this.currentState === 'closed') return;
+    const states = this.slots.map((slot) => slot.state);
+    if (states.includes('ready')) this.setState('ready', detail);
+    else if (states.includes('resuming')) this.setState('resuming', detail);
+    else if (this.slots.some((slot) => slot.sessionsStarted > 0)) this.setState('reconnecting', detail);
+    else this.setState('connecting', detail);
   }
 
   private setState(state: TunnelState, detail?: string): void {

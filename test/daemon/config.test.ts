@@ -268,8 +268,8 @@ describe('errors name file, line, column and field', () => {
 
   it('missing required fields, at the key of the mapping that lacks them', () => {
     expect(errors(yaml('tunnels:', '  - name: db', '    remote: { host: db.internal }'))).toEqual([
-      'tunnels.yaml:2:5 tunnels[0].target: missing; expected an instance or managed node id like i-0123456789abcdef0 (no spaces, at most 400 characters)',
-      'tunnels.yaml:2:5 tunnels[0].local: missing; expected a mapping with port (0: any free port) and optional host',
+      'tunnels.yaml:2:5 tunnels[0].target: missing; expected an instance or managed node id like i-0123456789abcdef0, "name:<Name tag>" or { tag: { Key: Value } }',
+      'tunnels.yaml:2:5 tunnels[0].local: missing; expected a mapping with port (0: any free port) and optional host, or with socket and optional mode',
       'tunnels.yaml:3:5 tunnels[0].remote.port: missing; expected an integer 1–65535',
     ]);
     expect(errors(yaml('log: { level: info }'))).toEqual(['tunnels.yaml:1:1 tunnels: missing; expected a list of tunnels']);
@@ -282,7 +282,7 @@ describe('errors name file, line, column and field', () => {
     expect(errors(yaml('tunnels: []'))).toEqual(['tunnels.yaml:1:10 tunnels: expected at least one tunnel']);
     expect(errors(oneTunnel('name: db', 'target: i-1', 'remote: 5432', 'local:'))).toEqual([
       'tunnels.yaml:4:13 tunnels[0].remote: expected a mapping with port and optional host, got 5432',
-      'tunnels.yaml:5:11 tunnels[0].local: expected a mapping with port and optional host, got an empty value',
+      'tunnels.yaml:5:11 tunnels[0].local: expected a mapping with port (0: any free port) and optional host, or with socket and optional mode, got an empty value',
     ]);
     expect(errors(yaml('- a', '- b'))).toEqual([
       'tunnels.yaml:1:1 expected a mapping with "tunnels:" and optional "defaults:", "log:", "status:", "shutdownGrace:", got a list',
@@ -318,10 +318,10 @@ describe('errors name file, line, column and field', () => {
       'tunnels.yaml:5:15 log.level: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
       'tunnels.yaml:5:32 log.format: expected one of json, pretty, got "text"',
       'tunnels.yaml:7:11 tunnels[0].name: expected a name of 1–64 letters, digits, ".", "_" or "-", got "orders db"',
-      'tunnels.yaml:8:13 tunnels[0].target: expected an instance or managed node id like i-0123456789abcdef0 (no spaces, at most 400 characters), got ""',
+      'tunnels.yaml:8:13 tunnels[0].target: expected an instance or managed node id like i-0123456789abcdef0, "name:<Name tag>" or { tag: { Key: Value } }, got ""',
       'tunnels.yaml:9:21 tunnels[0].remote.host: expected a hostname or an IPv4/IPv6 address (IPv6 without brackets), got "-bad-.example.com"',
       'tunnels.yaml:10:20 tunnels[0].local.host: expected a hostname or an IPv4/IPv6 address (IPv6 without brackets), got "[::1]"',
-      `tunnels.yaml:12:13 tunnels[1].target: expected an instance or managed node id like i-0123456789abcdef0 (no spaces, at most 400 characters), got "i-${'0'.repeat(58)}"… (402 characters)`,
+      `tunnels.yaml:12:13 tunnels[1].target: expected an instance or managed node id like i-0123456789abcdef0, "name:<Name tag>" or { tag: { Key: Value } }, got "i-${'0'.repeat(58)}"… (402 characters)`,
       'tunnels.yaml:13:21 tunnels[1].remote.host: expected a hostname or an IPv4/IPv6 address (IPv6 without brackets), got "10.0.0.256"',
     ]);
   });

@@ -1,20 +1,31 @@
 import type { CommandModule } from 'yargs';
 import { formatConfigError, loadConfig } from '../../daemon/config.js';
+import { preflightTable, preflightTunnels } from '../../daemon/preflight.js';
 import { definitionsTable } from '../../daemon/status-table.js';
 import { formatHostPort } from '../../daemon/tunnel-status.js';
 import { EXIT_INVALID_CONFIG } from './up.js';
 
 interface CheckArgs {
   config: string;
+  connect: boolean;
 }
+
+/** `--connect`: some tunnel's destination is not reachable. */
+const EXIT_UNREACHABLE = 1;
 
 export const checkCommand: CommandModule<object, CheckArgs> = {
   command: 'check',
-  describe: 'Validate a config file and print the tunnels it would run (exit status 2 when invalid)',
+  describe: 'Validate a config file and print the tunnels it would run (exit status 2 when invalid; with --connect, 1 when a destination is not reachable)',
   builder: (y) =>
     y
       .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'YAML config file' })
-      .example('$0 check --config tunnels.yaml', ''),
+      .option('connect', {
+        type: 'boolean',
+        default: false,
+        describe: "Also start each tunnel's session once, open one connection to its destination, report reachable / refused / denied / failed, and end the session",
+      })
+      .example('$0 check --config tunnels.yaml', '')
+      .example('$0 check --config tunnels.yaml --connect', 'pre-flight: can every destination be reached?'),
   handler: async (args) => {
     const loaded = await loadConfig(args.config);
     if ('errors' in loaded) {
@@ -32,5 +43,10 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     }
     if (status?.exposed) lines.push(`Warning: the status endpoint listens on ${status.host}, which other machines can reach`);
     process.stdout.write(`${lines.join('\n')}\n`);
+    if (!args.connect) return;
+    process.stdout.write('\nConnecting to each destination once...\n\n');
+    const results = await preflightTunnels(config.tunnels);
+    process.stdout.write(preflightTable(results, config.tunnels));
+    if (results.some((result) => result.outcome !== 'reachable')) process.exitCode = EXIT_UNREACHABLE;
   },
 };
