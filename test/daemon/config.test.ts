@@ -54,8 +54,8 @@ describe('config.example.yaml', () => {
     expect(config.log).toEqual({ level: 'info', format: 'json' });
     expect(config.status).toEqual({ host: '127.0.0.1', port: 9170, exposed: false });
     expect(config.shutdownGraceMs).toBe(10_000);
-    expect(config.tunnels.map((tunnel) => tunnel.name)).toEqual(['orders-db', 'admin-ui', 'reporting-redis']);
-    const [ordersDb, adminUi, redis] = config.tunnels;
+    expect(config.tunnels.map((tunnel) => tunnel.name)).toEqual(['orders-db', 'admin-ui', 'reporting-redis', 'bastion-db', 'tagged-api']);
+    const [ordersDb, adminUi, redis, bastionDb, taggedApi] = config.tunnels;
     expect(ordersDb).toEqual({
       name: 'orders-db',
       target: 'i-0123456789abcdef0',
@@ -80,6 +80,8 @@ describe('config.example.yaml', () => {
       reconnect: { initialDelayMs: 200, maxDelayMs: 120_000, factor: 2, maxRetries: Infinity },
       connectTimeoutMs: 60_000,
     });
+    expect(bastionDb).toMatchObject({ target: 'name:bastion', localSocket: { path: '/run/ssm-tunnel/.s.PGSQL.5432', mode: 0o660 }, sessions: 4, exposed: false });
+    expect(taggedApi).toMatchObject({ target: { tag: { Role: 'api', Env: 'prod' } }, localHost: 'localhost', localPort: 18443, exposed: false });
   });
 });
 
