@@ -112,6 +112,12 @@ export class ManagedTunnel {
       reconnects: stats?.reconnects ?? 0,
       resumes: stats?.resumes ?? 0,
       lastError: stats?.lastError ?? this.listenError ?? null,
+      sessions: (stats?.sessions ?? []).map((session) => ({
+        state: session.state,
+        sessionId: session.sessionId ?? null,
+        targetId: session.targetId ?? null,
+        openConnections: session.openConnections,
+      })),
     };
   }
 

@@ -4,7 +4,7 @@
  */
 import { formatTarget } from '../aws/target-resolver.js';
 import type { TunnelDefinition } from './config.js';
-import { formatHostPort, type DaemonStatus } from './tunnel-status.js';
+import { formatHostPort, type DaemonStatus, type TunnelStatus } from './tunnel-status.js';
 
 /** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -24,6 +24,12 @@ function listen(t: TunnelDefinition): string {
   }
   const port = t.localPort ?? 0;
   return `${formatHostPort(t.localHost ?? '127.0.0.1', port)}${port === 0 ? ' (any free port)' : ''}${t.exposed ? ' (not loopback)' : ''}`;
+}
+
+/** The first session's id, and how many more of a pool are up. */
+function session(t: TunnelStatus): string {
+  const others = t.sessions.filter((s) => s.sessionId !== null && s.sessionId !== t.sessionId).length;
+  return `${t.sessionId ?? '-'}${others > 0 ? ` (+${others})` : ''}`;
 }
 
 function remote(host: string | null | undefined, port: number): string {
@@ -53,7 +59,7 @@ export function statusTable(status: DaemonStatus): string {
       t.localSocket === null ? formatHostPort(t.local.host, t.local.port) : `unix:${t.localSocket}`,
       t.target,
       remote(t.remote.host, t.remote.port),
-      t.sessionId ?? '-',
+      session(t),
       String(t.openConnections),
       String(t.totalConnections),
       formatBytes(t.bytesUp),

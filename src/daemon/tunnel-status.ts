@@ -40,6 +40,16 @@ export interface TunnelStatus {
   reconnects: number;
   resumes: number;
   lastError: string | null;
+  /** Each SSM session of the tunnel's pool (one unless `sessions:` says more). */
+  sessions: PoolSessionStatus[];
+}
+
+export interface PoolSessionStatus {
+  /** `starting`, `ready`, `resuming`, `restarting` or `failed`. */
+  state: string;
+  sessionId: string | null;
+  targetId: string | null;
+  openConnections: number;
 }
 
 export interface DaemonStatus {

@@ -242,6 +242,7 @@ describe('Daemon', () => {
         reconnects: 0,
         resumes: 0,
         lastError: null,
+        sessions: [{ state: 'ready', sessionId: web.sessionId, targetId: ONLINE, openConnections: 0 }],
       },
     ]);
 

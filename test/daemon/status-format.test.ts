@@ -26,6 +26,7 @@ function tunnel(overrides: Partial<TunnelStatus>): TunnelStatus {
     reconnects: 3,
     resumes: 4,
     lastError: null,
+    sessions: [{ state: 'ready', sessionId: 'user-0123456789abcdef0', targetId: 'i-0123456789abcdef0', openConnections: 2 }],
     ...overrides,
   };
 }
@@ -100,14 +101,24 @@ describe('tables', () => {
       configFile: 'tunnels.yaml',
       tunnels: [
         tunnel({}),
-        tunnel({ name: 'ui', state: 'unbound', local: { host: '::1', port: 8080 }, remote: { host: null, port: 80 }, sessionId: null, lastError: 'cannot listen' }),
+        tunnel({
+          name: 'pool',
+          localSocket: '/run/ssm-tunnel/db.sock',
+          sessions: [
+            { state: 'ready', sessionId: 'user-0123456789abcdef0', targetId: null, openConnections: 1 },
+            { state: 'ready', sessionId: 'user-0123456789abcdef1', targetId: null, openConnections: 1 },
+            { state: 'restarting', sessionId: null, targetId: null, openConnections: 0 },
+          ],
+        }),
+        tunnel({ name: 'ui', state: 'unbound', sessions: [], local: { host: '::1', port: 8080 }, remote: { host: null, port: 80 }, sessionId: null, lastError: 'cannot listen' }),
       ],
     });
     expect(text).toBe(
       [
-        'NAME  STATE    LOCAL            TARGET               REMOTE            SESSION                 OPEN  TOTAL  UP      DOWN     RECONNECTS  RESUMES',
-        'db    ready    127.0.0.1:15432  i-0123456789abcdef0  db.internal:5432  user-0123456789abcdef0  2     7      1000 B  2.4 MiB  3           4',
-        'ui    unbound  [::1]:8080       i-0123456789abcdef0  (target):80       -                       2     7      1000 B  2.4 MiB  3           4',
+        'NAME  STATE    LOCAL                         TARGET               REMOTE            SESSION                      OPEN  TOTAL  UP      DOWN     RECONNECTS  RESUMES',
+        'db    ready    127.0.0.1:15432               i-0123456789abcdef0  db.internal:5432  user-0123456789abcdef0       2     7      1000 B  2.4 MiB  3           4',
+        'pool  ready    unix:/run/ssm-tunnel/db.sock  i-0123456789abcdef0  db.internal:5432  user-0123456789abcdef0 (+1)  2     7      1000 B  2.4 MiB  3           4',
+        'ui    unbound  [::1]:8080                    i-0123456789abcdef0  (target):80       -                            2     7      1000 B  2.4 MiB  3           4',
         '',
         'ui: last error: cannot listen',
         '',
