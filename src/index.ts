@@ -1,8 +1,18 @@
 export { openTunnel, Tunnel } from './tunnel/tunnel.js';
-export type { TunnelState, TunnelStats, TunnelEvents, ConnectionInfo } from './tunnel/tunnel.js';
-export type { TunnelOptions, ReconnectOptions } from './tunnel/options.js';
+export type { TunnelState, TunnelStats, TunnelEvents, ConnectionInfo, PoolSessionStats } from './tunnel/tunnel.js';
+export type { TunnelOptions, ReconnectOptions, LocalSocketOptions } from './tunnel/options.js';
+export { probeTunnel, type ProbeOptions, type ProbeOutcome, type ProbeResult } from './tunnel/probe.js';
+export { formatTarget, resolveTarget, TargetResolutionError, type TargetSpec } from './aws/target-resolver.js';
 export type { ConnectionSummary } from './forward/forwarding-channel.js';
-export type { SessionApi, SessionGrant, ResumeResult, StartSessionRequest, AwsConnectionOptions } from './aws/session-api.js';
+export type {
+  SessionApi,
+  SessionGrant,
+  ResumeResult,
+  StartSessionRequest,
+  AwsConnectionOptions,
+  ManagedNode,
+  ManagedNodeFilter,
+} from './aws/session-api.js';
 export { createSsmSessionApi } from './aws/ssm-session-api.js';
 export { CLIENT_VERSION } from './channel/client-data-channel.js';
 export { ProtocolError } from './protocol/errors.js';
