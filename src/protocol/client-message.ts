@@ -148,12 +148,15 @@ export function encodeClientMessage(message: ClientMessage): Buffer {
   return frame;
 }
 
+/** The MessageType field of each known type as senders write it (space padded): found without trimming. */
+const PADDED_MESSAGE_TYPES: ReadonlyMap<string, MessageType> = new Map(
+  Object.values(MessageType).map((type) => [type.padEnd(MESSAGE_TYPE_SIZE, ' '), type]),
+);
+
 function readMessageType(frame: Buffer): string {
+  const field = frame.toString('latin1', OFFSET.messageType, OFFSET.messageType + MESSAGE_TYPE_SIZE);
   // §4.3: strip NULs from both ends, then whitespace, so space- and NUL-padding both decode.
-  return frame
-    .toString('latin1', OFFSET.messageType, OFFSET.messageType + MESSAGE_TYPE_SIZE)
-    .replace(/^\0+|\0+$/g, '')
-    .trim();
+  return PADDED_MESSAGE_TYPES.get(field) ?? field.replace(/^\0+|\0+$/g, '').trim();
 }
 
 /**
