@@ -97,6 +97,8 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
 
   private nextSequence = 0;
   private readonly outgoing = new Map<number, OutgoingEntry>();
+  /** No message below this sequence number is still unacknowledged. */
+  private lowestUnacked = 0;
   private transmitQueue: OutgoingEntry[] = [];
   private transmitHead = 0;
   private wantDrain = false;
@@ -339,9 +341,10 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     if (resent > 0) this.log.debug({ resent, rtoMs: this.rtt.rtoMs }, 'retransmitted unacknowledged messages');
   }
 
+  /** Advances past acknowledged numbers: amortised O(1), where a Map iterator per call showed in the profile. */
   private oldestUnacked(): number {
-    for (const sequenceNumber of this.outgoing.keys()) return sequenceNumber;
-    return this.nextSequence;
+    while (this.lowestUnacked < this.nextSequence && !this.outgoing.has(this.lowestUnacked)) this.lowestUnacked += 1;
+    return this.lowestUnacked;
   }
 
   // --- receiving ---------------------------------------------------------------------------------
