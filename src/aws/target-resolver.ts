@@ -107,7 +107,8 @@ function describeTags(tags: Record<string, string>): string {
 
 function listNodes(nodes: readonly ManagedNode[]): string {
   const listed = nodes.slice(0, LISTED_NODES).map((node) => {
-    const details = [node.computerName, node.pingStatus === 'Online' ? undefined : node.pingStatus].filter((d) => d !== undefined);
+    const name = node.computerName === node.instanceId ? undefined : node.computerName;
+    const details = [name, node.pingStatus === 'Online' ? undefined : node.pingStatus].filter((d) => d !== undefined);
     return details.length === 0 ? node.instanceId : `${node.instanceId} (${details.join(', ')})`;
   });
   const more = nodes.length - listed.length;

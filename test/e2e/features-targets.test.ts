@@ -149,6 +149,15 @@ describe('targets by name or tag', () => {
     expect(emulator.record.sessions).toHaveLength(0);
   });
 
+  it('lists ten matches and counts the rest', async () => {
+    const fleet = Array.from({ length: 12 }, (_, i) => `i-0f${String(i).padStart(15, '0')}`);
+    const { emulator, echo } = await setup(Object.fromEntries(fleet.map((id) => [id, { tags: { Role: 'worker' } }])));
+    const error = await rejection(open(emulator, echo, { tag: { Role: 'worker' } }));
+    expect(error.name).toBe('AmbiguousTarget');
+    expect(error.message).toBe(`12 online managed nodes with tag Role=worker: ${fleet.slice(0, 10).join(', ')} and 2 more; give an instance id or a tag that tells them apart`);
+    expect(error.candidates).toHaveLength(12);
+  });
+
   it('looks the name up again for a new session, so a replaced bastion is picked up; a resume keeps the node', async () => {
     const { emulator, echo } = await setup({
       [BASTION_A]: { tags: { Name: 'bastion' } },
