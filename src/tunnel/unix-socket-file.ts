@@ -4,8 +4,8 @@ import { dirname, resolve } from 'node:path';
 
 /*
  * Making a unix socket path safe to listen on: its directory must not let other users swap the
- * socket for their own, and a socket file left behind by a process that died is removed, while a
- * live socket or any other kind of file is never touched.
+ * socket for their own, and a socket file left behind by a process that died is removed
+ * (port-forwarding.md §7 pitfall 16), while a live socket or any other kind of file is never touched.
  */
 
 /**
