@@ -19,7 +19,8 @@ import {
 } from '../protocol/index.js';
 import type { ResumeResult } from '../aws/session-api.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { webSocketTransport, type FrameTransport } from './frame-transport.js';
+import { batchingTransport } from './batching-transport.js';
+import { webSocketTransport } from './frame-transport.js';
 import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
 
 /**
@@ -436,30 +437,6 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.openWaiter = undefined;
     waiter?.resolve(this.handshake);
   }
-}
-
-/**
- * Frames sent during one turn of the event loop leave in one socket write (cork until the next
- * tick): a write per 1 KiB message, and one per acknowledgement, was the client's largest cost in
- * the benchmark's profile. Each frame stays its own WebSocket message.
- */
-function batchingTransport(transport: FrameTransport, socket: Socket | undefined): FrameTransport {
-  if (socket === undefined) return transport;
-  let corked = false;
-  const uncork = (): void => {
-    corked = false;
-    socket.uncork();
-  };
-  return {
-    send(frame, onWritten) {
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(uncork);
-      }
-      transport.send(frame, onWritten);
-    },
-  };
 }
 
 function toBuffer(data: RawData): Buffer {
