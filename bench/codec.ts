@@ -128,13 +128,19 @@ function table(rows: Row[]): string {
   return lines.join('\n');
 }
 
-export function runCodecBenchmark(): void {
+/** Runs the codec rows and returns them as markdown: the table, what a message is, and the verdict. */
+export function runCodecBenchmark(): string {
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`Node ${process.version}, ${cpu}, one core; best of ${ROUNDS} rounds of ${ROUND_MS} ms per row, after ${WARMUP_MS} ms warm-up.\n`);
   const rows = [...codecRows(), ...smuxRows()];
-  console.log(table(rows));
-  console.log('\nFor the smux rows a message is one Output payload fed to the parser; MB/s counts smux bytes.');
   const roundTrip = rows[2]!;
   const verdict = roundTrip.messagesPerSecond >= TARGET_MESSAGES_PER_SECOND ? 'meets' : 'is BELOW';
-  console.log(`\nencode + decode ${verdict} the target of ${integer.format(TARGET_MESSAGES_PER_SECOND)} messages/s.`);
+  return [
+    `Node ${process.version}, ${cpu}, one core; best of ${ROUNDS} rounds of ${ROUND_MS} ms per row, after ${WARMUP_MS} ms warm-up.`,
+    '',
+    table(rows),
+    '',
+    'For the smux rows a message is one Output payload fed to the parser; MB/s counts smux bytes.',
+    '',
+    `encode + decode ${verdict} the target of ${integer.format(TARGET_MESSAGES_PER_SECOND)} messages/s.`,
+  ].join('\n');
 }
