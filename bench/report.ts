@@ -104,7 +104,10 @@ function mainTable(results: RowResult[], config: BenchConfig): string {
         title: `${integer.format(sizes.idleConnections)} idle connections: client RSS MB, before → after`,
         cell: (r) => (r.idle?.rssAfter === undefined ? NOT_APPLICABLE : `${megabytes(r.idle.rssBefore)} → ${megabytes(r.idle.rssAfter)}`),
       },
-      { title: 'client heap used MB', cell: (r) => megabytes(r.idle?.heapUsedAfter) },
+      {
+        title: 'client heap used MB, before → after',
+        cell: (r) => (r.idle?.heapUsedAfter === undefined ? NOT_APPLICABLE : `${megabytes(r.idle.heapUsedBefore)} → ${megabytes(r.idle.heapUsedAfter)}`),
+      },
     );
   }
   if (has('throughput')) {

@@ -23,6 +23,7 @@ export interface IdleResult {
   /** Client process figures in bytes, after garbage collection; absent for direct TCP. */
   rssBefore?: number;
   rssAfter?: number;
+  heapUsedBefore?: number;
   heapUsedAfter?: number;
 }
 

@@ -118,7 +118,7 @@ async function runIdle(row: RowName, target: LoadTarget, sizes: BenchSizes, resu
     result.idle = {
       connections: idle.count,
       ...(before !== undefined && after !== undefined
-        ? { rssBefore: before.memory.rss, rssAfter: after.memory.rss, heapUsedAfter: after.memory.heapUsed }
+        ? { rssBefore: before.memory.rss, rssAfter: after.memory.rss, heapUsedBefore: before.memory.heapUsed, heapUsedAfter: after.memory.heapUsed }
         : {}),
     };
     const memory = after === undefined ? '' : `: client RSS ${(after.memory.rss / 1e6).toFixed(1)} MB, heap ${(after.memory.heapUsed / 1e6).toFixed(1)} MB`;
