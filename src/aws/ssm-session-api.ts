@@ -76,7 +76,8 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
   if (options.region !== undefined) config.region = options.region;
   if (options.profile !== undefined) config.profile = options.profile;
   if (options.endpoint !== undefined) config.endpoint = options.endpoint;
-  if (options.credentials !== undefined) config.credentials = options.credentials;
+  // A copy: the SDK annotates the object it is given, and callers compare theirs (config reloads).
+  if (options.credentials !== undefined) config.credentials = { ...options.credentials };
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
   const client = new SSMClient(config);
 

@@ -106,7 +106,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.options = options;
     this.sessionId = options.sessionId;
     this.clientId = options.clientId ?? randomUUID();
-    this.log = (options.logger ?? silentLogger).child({ sessionId: options.sessionId });
+    // The caller binds the session id to its logger (the tunnel does), so it appears once per line.
+    this.log = options.logger ?? silentLogger;
     this.channel = new ReliableChannel({
       ...options.channel,
       role: 'client',

@@ -23,7 +23,7 @@ import {
 import type { ConfigReader, Fields, Located, MappingShape } from './config-reader.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-export const LOG_FORMATS = ['json', 'pretty'] as const;
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
@@ -146,7 +146,7 @@ export function readConfig(reader: ConfigReader): DaemonConfig | undefined {
   const inherited = resolveConnection(reader, BUILT_IN_CONNECTION, defaults ? readConnectionFields(reader, defaults) : {});
 
   const logAt = top.optional('log');
-  const log = logAt === undefined ? { level: 'info' as const, format: 'json' as const } : readLog(reader, logAt);
+  const log = logAt === undefined ? { level: 'info' as const, format: 'auto' as const } : readLog(reader, logAt);
   const statusAt = top.optional('status');
   const status = statusAt && readStatus(reader, statusAt);
   const graceAt = top.optional('shutdownGrace');
@@ -171,7 +171,7 @@ function readLog(reader: ConfigReader, at: Located): DaemonConfig['log'] | undef
   const levelAt = fields.optional('level');
   const formatAt = fields.optional('format');
   const level = levelAt === undefined ? 'info' : readOneOf(reader, levelAt, LOG_LEVELS);
-  const format = formatAt === undefined ? 'json' : readOneOf(reader, formatAt, LOG_FORMATS);
+  const format = formatAt === undefined ? 'auto' : readOneOf(reader, formatAt, LOG_FORMATS);
   return level === undefined || format === undefined ? undefined : { level, format };
 }
 

@@ -51,7 +51,7 @@ describe('config.example.yaml', () => {
     const result = await loadConfig(EXAMPLE);
     if ('errors' in result) throw new Error(result.errors.map(formatConfigError).join('\n'));
     const { config } = result;
-    expect(config.log).toEqual({ level: 'info', format: 'json' });
+    expect(config.log).toEqual({ level: 'info', format: 'auto' });
     expect(config.status).toEqual({ host: '127.0.0.1', port: 9170, exposed: false });
     expect(config.shutdownGraceMs).toBe(10_000);
     expect(config.tunnels.map((tunnel) => tunnel.name)).toEqual(['orders-db', 'admin-ui', 'reporting-redis', 'bastion-db', 'tagged-api']);
@@ -89,7 +89,7 @@ describe('defaults and overrides', () => {
   it('fills in everything a minimal config leaves out', () => {
     const config = valid(oneTunnel(...MINIMAL_TUNNEL));
     expect(config).toEqual({
-      log: { level: 'info', format: 'json' },
+      log: { level: 'info', format: 'auto' },
       shutdownGraceMs: 10_000,
       tunnels: [
         {
@@ -318,7 +318,7 @@ describe('errors name file, line, column and field', () => {
       'tunnels.yaml:3:13 defaults.endpoint: expected an http:// or https:// URL, got "ftp://ssm.example.com"',
       'tunnels.yaml:4:14 defaults.keepAlive: expected true or false, got "yes"',
       'tunnels.yaml:5:15 log.level: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
-      'tunnels.yaml:5:32 log.format: expected one of json, pretty, got "text"',
+      'tunnels.yaml:5:32 log.format: expected one of auto, json, pretty, got "text"',
       'tunnels.yaml:7:11 tunnels[0].name: expected a name of 1–64 letters, digits, ".", "_" or "-", got "orders db"',
       'tunnels.yaml:8:13 tunnels[0].target: expected an instance or managed node id like i-0123456789abcdef0, "name:<Name tag>" or { tag: { Key: Value } }, got ""',
       'tunnels.yaml:9:21 tunnels[0].remote.host: expected a hostname or an IPv4/IPv6 address (IPv6 without brackets), got "-bad-.example.com"',
