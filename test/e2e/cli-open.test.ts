@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { echoServer, type Destination } from '../helpers/destinations.js';
 import { roundTrip } from '../helpers/transfer.js';
@@ -64,5 +68,54 @@ describe('ssm-tunnel open', () => {
     const exit = await cli.exited;
     expect(exit.code).toBe(2);
     expect(cli.stderr).toMatch(/remote-port/);
+  });
+});
+
+describe('ssm-tunnel open, beyond the official client', () => {
+  let emulator: Emulator;
+  let destination: Destination;
+  let cli: CliProcess | undefined;
+
+  afterEach(async () => {
+    await cli?.kill();
+    await emulator?.close();
+    await destination?.close();
+  });
+
+  it('finds the target by tag, listens on a unix socket with the given mode, and spreads connections over sessions', async () => {
+    destination = await echoServer();
+    emulator = await startEmulator({ pacing: false, targets: { [TARGET]: { tags: { Role: 'bastion', Env: 'test' } }, 'i-0aaaaaaaaaaaaaaaa': { tags: { Role: 'web' } } } });
+    const dir = await mkdtemp(join(tmpdir(), 'ssm-tunnel-open-'));
+    const socketPath = join(dir, 'echo.sock');
+    cli = spawnCli(
+      ['open', '--tag', 'Role=bastion', '--tag', 'Env=test', '--remote-host', '127.0.0.1', '--remote-port', String(destination.port), '--local-socket', socketPath, '--socket-mode', '0600', '--sessions', '2', '--endpoint', emulator.endpoint, '--region', emulator.region],
+      { env: { AWS_ACCESS_KEY_ID: emulator.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: emulator.credentials.secretAccessKey } },
+    );
+    try {
+      await waitFor(() => cli!.stdout.includes('Waiting for connections...'), 'the ready line');
+      expect(cli.stdout).toContain(`Forwarding unix:${socketPath} -> 127.0.0.1:${destination.port}`);
+      expect((await stat(socketPath)).mode & 0o777).toBe(0o600);
+      const payload = randomBytes(20_000);
+      const echoed = await new Promise<Buffer>((resolve, reject) => {
+        const socket = createConnection(socketPath, () => socket.write(payload));
+        const chunks: Buffer[] = [];
+        socket.on('data', (c: Buffer) => {
+          chunks.push(c);
+          if (Buffer.concat(chunks).length >= payload.length) {
+            socket.end();
+            resolve(Buffer.concat(chunks));
+          }
+        });
+        socket.on('error', reject);
+      });
+      expect(echoed.equals(payload)).toBe(true);
+      await waitFor(() => emulator.record.sessions.length === 2, 'two sessions');
+      expect(new Set(emulator.record.sessions.map((s) => s.target))).toEqual(new Set([TARGET]));
+      cli.child.kill('SIGTERM');
+      expect((await cli.exited).code).toBe(0);
+      await expect(stat(socketPath)).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

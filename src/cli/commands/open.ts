@@ -4,11 +4,15 @@ import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
 import type { LevelWithSilent } from 'pino';
 
 interface OpenArgs {
-  target: string;
+  target?: string;
+  tag?: string[];
   'remote-host'?: string;
   'remote-port': number;
   'local-port': number;
   'local-host': string;
+  'local-socket'?: string;
+  'socket-mode'?: string;
+  sessions: number;
   region?: string;
   profile?: string;
   endpoint?: string;
@@ -22,17 +26,26 @@ export const openCommand: CommandModule<object, OpenArgs> = {
   describe: 'Open one tunnel and keep it up until Ctrl-C',
   builder: (y) =>
     y
-      .option('target', { type: 'string', demandOption: true, describe: 'Instance or managed node id (i-…, mi-…)' })
+      .option('target', { type: 'string', describe: 'Instance or managed node id (i-…, mi-…), or name:<Name tag>' })
+      .option('tag', { type: 'string', array: true, describe: 'Find the target by tag instead: Key=Value (repeat to require several)' })
       .option('remote-host', { type: 'string', describe: 'Destination as seen from the target (default: the target itself)' })
       .option('remote-port', { type: 'number', demandOption: true, describe: 'Destination port' })
       .option('local-port', { type: 'number', default: 0, describe: 'Local port; 0 lets the OS choose' })
       .option('local-host', { type: 'string', default: '127.0.0.1', describe: 'Local address to listen on' })
+      .option('local-socket', { type: 'string', describe: 'Listen on this unix socket instead of TCP' })
+      .option('socket-mode', { type: 'string', describe: 'Permissions of the unix socket, octal, e.g. 0660' })
+      .option('sessions', { type: 'number', default: 1, describe: 'SSM sessions to spread connections over' })
       .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
       .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
       .option('keep-alive', { type: 'boolean', default: false, describe: "Keep the session from reaching the service's idle timeout" })
       .options(LOG_OPTIONS)
       .check((argv) => {
+        if ((argv.target === undefined) === (argv.tag === undefined)) throw new Error('give either --target or --tag');
+        const badTag = argv.tag?.find((pair) => pair.indexOf('=') <= 0);
+        if (badTag !== undefined) throw new Error(`--tag must be Key=Value, got ${JSON.stringify(badTag)}`);
+        if (argv['socket-mode'] !== undefined && !/^0?[0-7]{3}$/.test(argv['socket-mode'])) throw new Error('--socket-mode must be octal permissions such as 0660');
+        if (!Number.isInteger(argv.sessions) || argv.sessions < 1) throw new Error('--sessions must be a whole number ≥ 1');
         for (const [name, min] of [['remote-port', 1], ['local-port', 0]] as const) {
           const value = argv[name];
           if (!Number.isInteger(value) || value < min || value > 65535) throw new Error(`--${name} must be an integer ${min}–65535`);
@@ -42,12 +55,15 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', ''),
   handler: async (args) => {
     const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const socketPath = args['local-socket'];
     const tunnel = await openTunnel({
-      target: args.target,
+      target: args.target ?? { tag: parseTags(args.tag ?? []) },
       remoteHost: args['remote-host'],
       remotePort: args['remote-port'],
-      localHost: args['local-host'],
-      localPort: args['local-port'],
+      ...(socketPath === undefined
+        ? { localHost: args['local-host'], localPort: args['local-port'] }
+        : { localSocket: { path: socketPath, mode: args['socket-mode'] === undefined ? undefined : parseInt(args['socket-mode'], 8) } }),
+      sessions: args.sessions,
       region: args.region,
       profile: args.profile,
       endpoint: args.endpoint,
@@ -58,9 +74,11 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       // Invalid options are usage errors (2); anything the service or network said is 1.
       process.exit(error instanceof TypeError ? 2 : 1);
     });
-    const { address, port } = tunnel.localAddress;
-    const local = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-    process.stdout.write(`Forwarding ${local} -> ${args['remote-host'] ?? args.target}:${args['remote-port']} (session ${tunnel.sessionId})\n`);
+    const locals = tunnel.localSocketPath !== undefined
+      ? [`unix:${tunnel.localSocketPath}`]
+      : tunnel.localAddresses.map(({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`));
+    const remote = `${args['remote-host'] ?? tunnel.stats.targetId ?? args.target}:${args['remote-port']}`;
+    process.stdout.write(`Forwarding ${locals.join(', ')} -> ${remote} (session ${tunnel.sessionId})\n`);
     process.stdout.write('Waiting for connections...\n');
     const stop = (): void => {
       void tunnel.close().then(() => process.exit(0));
@@ -69,3 +87,12 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     process.once('SIGTERM', stop);
   },
 };
+
+function parseTags(pairs: string[]): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    tags[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return tags;
+}
