@@ -40,6 +40,17 @@ export interface HandshakeOutcome {
   customerMessage: string;
 }
 
+/** Backoff of ResumeSession after a dropped socket (the tunnel passes its reconnect policy). */
+export interface ResumePolicy {
+  initialDelayMs: number;
+  maxDelayMs: number;
+  factor: number;
+  /** `Infinity`: until the service says the session is gone (no token, DoesNotExist). */
+  maxRetries: number;
+}
+
+const DEFAULT_RESUME_POLICY: ResumePolicy = { initialDelayMs: 100, maxDelayMs: 5000, factor: 2, maxRetries: 5 };
+
 export interface ClientDataChannelOptions {
   sessionId: string;
   streamUrl: string;
@@ -54,8 +65,8 @@ export interface ClientDataChannelOptions {
   dialTimeoutMs?: number;
   /** WebSocket ping period; a socket that does not answer within one period is dropped and resumed. */
   pingIntervalMs?: number;
-  /** ResumeSession attempts after a drop before the session counts as lost. */
-  resumeRetries?: number;
+  /** How ResumeSession is retried after a drop; the session counts as lost when retries run out. */
+  resume?: Partial<ResumePolicy>;
   channel?: Omit<ReliableChannelOptions, 'role' | 'ackBeforeDelivery' | 'logger'>;
   logger?: Logger;
 }
@@ -293,6 +304,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private async resume(): Promise<void> {
     const abort = new AbortController();
     this.resumeAbort = abort;
+    const policy = { ...DEFAULT_RESUME_POLICY, ...this.options.resume };
     try {
       await pRetry(
         async () => {
@@ -309,10 +321,10 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
           await this.connect(result.tokenValue);
         },
         {
-          retries: this.options.resumeRetries ?? 5,
-          factor: 2,
-          minTimeout: 100,
-          maxTimeout: 5000,
+          retries: policy.maxRetries,
+          factor: policy.factor,
+          minTimeout: policy.initialDelayMs,
+          maxTimeout: policy.maxDelayMs,
           randomize: true,
           signal: abort.signal,
           onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {

@@ -102,6 +102,8 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
   private transmitQueue: OutgoingEntry[] = [];
   private transmitHead = 0;
   private wantDrain = false;
+  /** When the most recently sent of the acknowledged messages was last sent. */
+  private newestAckedSendTime = 0;
 
   private expectedSequence = 0;
   private readonly reorder = new Map<number, HeldMessage>();
@@ -331,7 +333,11 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
         this.emit('resendTimeout', entry.sequenceNumber);
         return;
       }
-      const timeout = Math.min(this.rtt.rtoMs * 2 ** Math.min(entry.attempts, 4), 4000);
+      // A message sent after this one's last transmission was acknowledged: this one (or its ack) was
+      // lost on a live link, so it goes again after one RTO, without backoff. The per-message acks act
+      // as TCP's SACK here; backing off on random loss stalled a whole transfer for seconds.
+      const backoff = entry.lastSentAt < this.newestAckedSendTime ? 1 : 2 ** Math.min(entry.attempts, 4);
+      const timeout = Math.min(this.rtt.rtoMs * backoff, 4000);
       if (now - entry.lastSentAt > timeout) {
         if (this.queuedBytes >= this.highWaterBytes) break;
         this.transmit(entry);
@@ -399,6 +405,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     const entry = this.outgoing.get(sequenceNumber);
     if (!entry) return;
     if (entry.attempts === 0) this.rtt.addSample(Date.now() - entry.lastSentAt);
+    if (entry.lastSentAt > this.newestAckedSendTime) this.newestAckedSendTime = entry.lastSentAt;
     entry.acked = true;
     this.outgoing.delete(sequenceNumber);
     if (this.outgoing.size === 0) this.stopTimer();

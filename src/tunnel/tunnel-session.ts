@@ -84,6 +84,8 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
       streamUrl: grant.streamUrl,
       tokenValue: grant.tokenValue,
       resumeSession: (id) => api.resumeSession(id),
+      // Connections wait through a resume, so it is retried as long as a new session would be.
+      resume: options.reconnect,
       logger: log,
     });
     // The agent may end the session right after the handshake (a forbidden destination, say),
