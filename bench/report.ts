@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem, type as osType } from 'node:os';
-import type { BenchConfig, BenchSizes, RowName } from './args.js';
+import type { BenchConfig, BenchSizes, RowName, ScenarioName } from './args.js';
 import { ROW_LABELS } from './rows.js';
 import { cpuSecondsPerGiB, perGiB, megabytesPerSecond, type LatencyStats, type RowResult, type ThroughputCell } from './results.js';
 
@@ -76,7 +76,7 @@ function sizeText(bytes: number): string {
 
 function mainTable(results: RowResult[], config: BenchConfig): string {
   const direct = results.find((r) => r.row === 'direct');
-  const has = (scenario: string): boolean => config.scenarios.includes(scenario as never);
+  const has = (scenario: ScenarioName): boolean => config.scenarios.includes(scenario);
   const columns: { title: string; cell: (r: RowResult) => string }[] = [];
   const { sizes } = config;
   if (has('throughput')) {
