@@ -1,0 +1,18 @@
+import { expect, it } from 'vitest';
+import { rowProblems, TEST_SIZES } from '../../bench/faults/row-check.js';
+import { runRow } from '../../bench/faults/row-runner.js';
+import { scenarioById } from '../../bench/faults/scenarios.js';
+
+/** One test per row (scenario × mode) of the fault matrix, at the small sizes, client in process. */
+export function testRows(scenarioIds: string[]): void {
+  for (const scenario of scenarioIds.map(scenarioById)) {
+    for (const mode of scenario.modes) {
+      it(`${scenario.title(TEST_SIZES)} (${mode})`, async () => {
+        const row = await runRow(scenario, mode, { sizes: TEST_SIZES, client: 'in-process' });
+        expect(rowProblems(row)).toEqual([]);
+        expect(row.failed).toBe(row.expectedFailures);
+        expect(row.bytesSent - row.bytesLost).toBe(row.bytesReceived);
+      });
+    }
+  }
+}
