@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { OpenDataChannel } from '../protocol/index.js';
 import { layerKnobs, validateKnobs, type AgentKnobs } from './agent-knobs.js';
@@ -39,7 +40,7 @@ export class AgentHandler implements DataChannelHandler {
     this.options = options;
   }
 
-  attach(session: EmulatedSession, ws: WebSocket, open: OpenDataChannel): void {
+  attach(session: EmulatedSession, ws: WebSocket, open: OpenDataChannel, socket: Socket | undefined): void {
     let agent = this.agents.get(session.id);
     if (agent === undefined) {
       agent = new AgentSession({
@@ -52,7 +53,7 @@ export class AgentHandler implements DataChannelHandler {
       });
       this.agents.set(session.id, agent);
     }
-    agent.attach(ws, open);
+    agent.attach(ws, open, socket);
   }
 
   terminate(session: EmulatedSession, reason: string): void {

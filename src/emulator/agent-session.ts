@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import { batchingTransport } from '../channel/batching-transport.js';
@@ -136,7 +136,7 @@ export class AgentSession {
   // --- sockets --------------------------------------------------------------------------------------
 
   /** A WebSocket opened with a valid token: the first starts the handshake, later ones resume. */
-  attach(ws: WebSocket, open: OpenDataChannel): void {
+  attach(ws: WebSocket, open: OpenDataChannel, socket: Socket | undefined): void {
     if (this.phase === 'ended') {
       ws.close(NORMAL_CLOSURE, 'session ended');
       return;
@@ -185,7 +185,7 @@ export class AgentSession {
     });
     ws.on('error', (error) => this.logger.debug({ err: error.message }, 'data channel socket error'));
     ws.on('close', () => this.onSocketClosed(connection));
-    this.channel.attach(batchingTransport(connection.link.transport, underlyingSocket(ws)));
+    this.channel.attach(batchingTransport(connection.link.transport, socket));
     this.logger.info({ webSocket: record.index }, record.index === 1 ? 'agent attached' : 'agent resumed on a new socket');
     if (this.phase === 'new') this.startHandshake();
   }
@@ -517,16 +517,6 @@ function closeSocket(ws: WebSocket, code: number, reason: string): void {
   ws.close(code, reason);
   // The official client answers no close frame (data-channel.md §3.6): do not wait for it long.
   setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
-}
-
-/**
- * The TCP socket under an accepted WebSocket, for batching writes. ws keeps it in a private field
- * (the gate that accepted the upgrade does not hand it on); if that ever changes, frames simply go
- * out one write each, as before.
- */
-function underlyingSocket(ws: WebSocket): Socket | undefined {
-  const socket = (ws as unknown as { _socket?: unknown })._socket;
-  return socket instanceof Socket ? socket : undefined;
 }
 
 function toBuffer(data: RawData): Buffer {

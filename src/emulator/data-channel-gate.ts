@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import { Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import { decodeOpenDataChannel } from '../protocol/index.js';
@@ -16,8 +17,11 @@ import type { EmulatedSession, SessionRegistry } from './session-registry.js';
  */
 
 export interface DataChannelHandler {
-  /** Takes over `ws` right after its OpenDataChannel frame was accepted; later frames go to the handler. */
-  attach(session: EmulatedSession, ws: WebSocket, open: OpenDataChannel): void;
+  /**
+   * Takes over `ws` right after its OpenDataChannel frame was accepted; later frames go to the handler.
+   * `socket` is the TCP connection under it, for batching writes.
+   */
+  attach(session: EmulatedSession, ws: WebSocket, open: OpenDataChannel, socket: Socket | undefined): void;
   /**
    * The service ended the session (TerminateSession, a test, shutdown): close its data channel if it
    * has one. Called once per session, also for sessions that never had a channel.
@@ -58,7 +62,8 @@ export class DataChannelGate {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.server.handleUpgrade(request, socket, head, (ws) => this.awaitOpenFrame(ws, sessionId));
+    const tcp = socket instanceof Socket ? socket : undefined;
+    this.server.handleUpgrade(request, socket, head, (ws) => this.awaitOpenFrame(ws, sessionId, tcp));
   }
 
   /** Closes every socket still open (the handler has been told to end its sessions first) and waits for them. */
@@ -71,7 +76,7 @@ export class DataChannelGate {
     this.server.close();
   }
 
-  private awaitOpenFrame(ws: WebSocket, sessionId: string): void {
+  private awaitOpenFrame(ws: WebSocket, sessionId: string, socket: Socket | undefined): void {
     const { logger } = this.options;
     ws.on('error', (error) => logger.warn({ sessionId, err: error }, 'data channel socket error'));
     if (this.options.sessions.get(sessionId) === undefined) {
@@ -85,11 +90,11 @@ export class DataChannelGate {
     ws.once('close', () => clearTimeout(timer));
     ws.once('message', (data, isBinary) => {
       clearTimeout(timer);
-      this.openChannel(ws, sessionId, data, isBinary);
+      this.openChannel(ws, sessionId, data, isBinary, socket);
     });
   }
 
-  private openChannel(ws: WebSocket, sessionId: string, data: RawData, isBinary: boolean): void {
+  private openChannel(ws: WebSocket, sessionId: string, data: RawData, isBinary: boolean, socket: Socket | undefined): void {
     const frame = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     if (isBinary) {
       this.refuse(ws, sessionId, `first frame must be the OpenDataChannel text frame, got a binary frame of ${frame.length} bytes`);
@@ -121,7 +126,7 @@ export class DataChannelGate {
       'data channel opened',
     );
     try {
-      handler.attach(session, ws, open);
+      handler.attach(session, ws, open, socket);
     } catch (error) {
       logger.error({ sessionId, err: error }, 'data channel handler failed to attach');
       ws.close(INTERNAL_ERROR, closeReason(`data channel handler failed: ${(error as Error).message}`));
