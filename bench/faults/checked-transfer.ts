@@ -83,6 +83,7 @@ export class CheckedTransfer {
     const { options } = this;
     let error: string | undefined;
     let doneSeen = false;
+    let extraSeen = false;
     try {
       const socket = await openSocket(options.port);
       this.socket = socket;
@@ -96,13 +97,14 @@ export class CheckedTransfer {
           this.lastProgress = Date.now();
           const extra = this.verifier.push(chunk);
           if (extra.length > 0) {
-            if (!doneSeen && extra[0] === DONE_BYTE) {
+            // DONE is the one byte after the download; anything else past it is corrupt.
+            if (!doneSeen && !extraSeen && extra.length === 1 && extra[0] === DONE_BYTE) {
               doneSeen = true;
-              this.verifier.addUnexpected(extra.length - 1);
               socket.end();
             } else {
               this.verifier.addUnexpected(extra.length);
             }
+            extraSeen = true;
           }
           if (options.resetAfter !== undefined && this.verifier.received >= options.resetAfter && !doneSeen) {
             socket.resetAndDestroy();

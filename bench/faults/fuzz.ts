@@ -222,6 +222,10 @@ class ChannelAsForwardingChannel extends EventEmitter<{ drain: [] }> implements 
   resumeDelivery(): void {
     this.channel.resumeDelivery();
   }
+
+  get unacknowledgedCount(): number {
+    return this.channel.unacknowledgedCount;
+  }
 }
 
 /**

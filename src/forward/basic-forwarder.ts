@@ -5,13 +5,24 @@ import { silentLogger, type Logger } from '../logging.js';
 import { LocalConnection, type ForwarderEvents, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
 
 /**
+ * Output-free time after the DisconnectToPort acknowledgement before the next connection starts:
+ * longer than the agent takes to retransmit a lost message (its minimum RTO, 100 ms, plus a tick).
+ */
+const DRAIN_QUIET_MS = 150;
+const DRAIN_CHECK_MS = 20;
+
+/**
  * Basic port forwarding for agents ≤ 3.0.196.0 (port-forwarding.md §3): one local connection at a
  * time, raw bytes in Output messages, DisconnectToPort when it ends. Later connections wait their
  * turn (paused, so they cost no reads).
  *
- * Unlike the reference (§7 pitfall 9), agent output that arrives after a disconnect and before the
- * next connection has sent anything comes from the closed destination connection: the agent only
- * redials on the next Output. It is discarded instead of leaking into the next connection.
+ * Unlike the reference (§7 pitfall 9), output of the closed destination connection does not leak
+ * into the next one. The protocol marks no boundary, so after a disconnect the next connection
+ * waits until that output has drained: the DisconnectToPort flag acknowledged (the agent has closed
+ * the destination, which produces nothing more), then DRAIN_QUIET_MS without output (what the agent
+ * still had queued, or retransmits). What arrives meanwhile is discarded, including what was held
+ * back for the closed connection's full socket. Before this, a client that reset mid-download left
+ * that held output, and the agent's in-flight window, to the next connection.
  */
 export class BasicForwarder extends EventEmitter<ForwarderEvents> {
   private readonly channel: ForwardingChannel;
@@ -19,6 +30,8 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
   private current: LocalConnection | undefined;
   private readonly waiting: LocalConnection[] = [];
   private discardStale = false;
+  private drainTimer: NodeJS.Timeout | undefined;
+  private lastStaleOutputAt = 0;
   private localBlocked = false;
   private closed = false;
   private readonly onDrain = (): void => {
@@ -48,7 +61,7 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
       connection.error ??= error.message;
     });
     socket.on('close', () => this.finish(connection));
-    if (this.current) {
+    if (this.current || this.drainTimer) {
       this.log.debug({ connection: id }, 'basic mode serves one connection at a time; this one waits its turn');
       this.waiting.push(connection);
       return;
@@ -59,6 +72,7 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.drainTimer);
     this.channel.off('drain', this.onDrain);
     for (const connection of [...this.waiting, ...(this.current ? [this.current] : [])]) connection.socket.destroy();
   }
@@ -86,11 +100,32 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
       if (!this.closed) {
         this.channel.sendFlag(Flag.DisconnectToPort);
         this.discardStale = true;
+        // Output held back for the closed connection's full socket is now discarded, and so is the rest.
+        this.channel.resumeDelivery();
+        this.drainThenStartNext();
       }
     }
     this.emit('connectionClosed', connection.summary());
-    const next = this.waiting.shift();
-    if (next && !this.closed) this.start(next);
+  }
+
+  /** Starts the next waiting connection once the closed one's output has drained (see the class comment). */
+  private drainThenStartNext(): void {
+    this.lastStaleOutputAt = Date.now();
+    let acknowledgedAt = 0;
+    this.drainTimer = setInterval(() => {
+      const now = Date.now();
+      if (this.channel.unacknowledgedCount > 0) {
+        acknowledgedAt = 0;
+        return;
+      }
+      if (acknowledgedAt === 0) acknowledgedAt = now;
+      if (now - Math.max(acknowledgedAt, this.lastStaleOutputAt) < DRAIN_QUIET_MS) return;
+      clearInterval(this.drainTimer);
+      this.drainTimer = undefined;
+      const next = this.waiting.shift();
+      if (next && !this.closed) this.start(next);
+    }, DRAIN_CHECK_MS);
+    this.drainTimer.unref();
   }
 
   private onInbound(message: InboundMessage): boolean {
@@ -100,6 +135,7 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
       return true;
     }
     if (this.discardStale) {
+      this.lastStaleOutputAt = Date.now();
       this.log.debug({ bytes: message.payload.length }, 'discarded output of a destination connection that was already closed');
       return true;
     }

@@ -17,6 +17,8 @@ export interface ForwardingChannel {
   /** Return false to hold a message unacknowledged until resumeDelivery(). */
   setInboundHandler(handler: (message: InboundMessage) => boolean): void;
   resumeDelivery(): void;
+  /** Messages sent and not yet acknowledged by the agent. */
+  readonly unacknowledgedCount: number;
   on(event: 'drain', listener: () => void): unknown;
   off(event: 'drain', listener: () => void): unknown;
 }
