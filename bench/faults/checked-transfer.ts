@@ -73,6 +73,11 @@ export class CheckedTransfer {
     return this.done;
   }
 
+  /** Aborts the connection now with a TCP reset, as a client that crashes. */
+  reset(): void {
+    this.socket?.resetAndDestroy();
+  }
+
   /** Reads again after holdAfter. */
   release(): void {
     this.held = false;

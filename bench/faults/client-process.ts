@@ -12,7 +12,8 @@ export type ClientReply =
   | { type: 'memory'; id: number; memory: MemoryFigures }
   | { type: 'error'; id: number; message: string };
 
-const CHILD_PATH = fileURLToPath(new URL('./client-child.js', import.meta.url));
+/** The built child, from dist and from the source tree alike (`npm run build` first). */
+const CHILD_PATH = fileURLToPath(new URL(import.meta.url.includes('/dist/bench/') ? './client-child.js' : '../../dist/bench/faults/client-child.js', import.meta.url));
 const REPLY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 10_000;
 

@@ -15,6 +15,8 @@ const MUX_ONLY: readonly PortMode[] = ['mux'];
 const MAX_STALLED_UPLOAD = 2 * 1024 * 1024;
 const IDLE_CONNECTION_BYTES = 16 * 1024;
 const HELD_DOWNLOAD = 64 * 1024 * 1024;
+/** More than a local socket's receive buffer: the tunnel is holding output back by then. */
+const BACKED_UP_BYTES = 4 * 1024 * 1024;
 
 export function formatMs(ms: number): string {
   return ms >= 1000 && ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
@@ -302,8 +304,17 @@ const clientResets: FaultScenario = {
   async run(ctx) {
     await ctx.readySessionId();
     ctx.transfers();
-    const aborting = ctx.transfer({ expect: 'fail', resetAfter: quarter(ctx) });
-    await aborting.outcome;
+    // One client aborts while reading at full speed.
+    const reading = ctx.transfer({ expect: 'fail', resetAfter: quarter(ctx) });
+    await reading.outcome;
+    // Another stopped reading first, so that the tunnel holds output back for it when it aborts.
+    const stalled = ctx.transfer({ expect: 'fail', download: Math.max(ctx.sizes.transferBytes, HELD_DOWNLOAD), holdAfter: quarter(ctx) });
+    await ctx.waitFor(
+      () => (ctx.destination.record(stalled.connectionId)?.downloadSent ?? 0) >= stalled.received + BACKED_UP_BYTES,
+      'output to back up behind the client that stopped reading',
+    );
+    stalled.reset();
+    await stalled.outcome;
     ctx.faultInjected();
     await ctx.awaitRecovery();
   },
