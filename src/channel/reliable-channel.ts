@@ -52,6 +52,8 @@ interface OutgoingEntry {
   sentOn: number;
   lastSentAt: number;
   firstSentAt: number;
+  /** Number of its last transmission in this channel's count of transmissions. */
+  lastTransmission: number;
   attempts: number;
   acked: boolean;
 }
@@ -61,7 +63,10 @@ interface HeldMessage {
   acked: boolean;
 }
 
-const RETRANSMIT_TICK_MS = 50;
+/** Often enough that a loss proven by later acknowledgements is repaired within a few milliseconds. */
+const RETRANSMIT_TICK_MS = 10;
+/** Later transmissions acknowledged that prove an unacknowledged one lost (TCP's duplicate-ack threshold). */
+const LOSS_EVIDENCE_TRANSMISSIONS = 3;
 const MAX_RESENDS_PER_TICK = 256;
 
 export interface ReliableChannelEvents {
@@ -102,8 +107,9 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
   private transmitQueue: OutgoingEntry[] = [];
   private transmitHead = 0;
   private wantDrain = false;
-  /** When the most recently sent of the acknowledged messages was last sent. */
-  private newestAckedSendTime = 0;
+  private transmissions = 0;
+  /** The latest transmission (by number) of a message that has been acknowledged. */
+  private newestAckedTransmission = 0;
 
   private expectedSequence = 0;
   private readonly reorder = new Map<number, HeldMessage>();
@@ -257,6 +263,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
       sentOn: 0,
       lastSentAt: 0,
       firstSentAt: 0,
+      lastTransmission: 0,
       attempts: 0,
       acked: false,
     };
@@ -285,6 +292,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     if (entry.firstSentAt === 0) entry.firstSentAt = now;
     entry.sentOn = this.generation;
     entry.lastSentAt = now;
+    entry.lastTransmission = ++this.transmissions;
     this.write(entry.frame);
   }
 
@@ -333,11 +341,12 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
         this.emit('resendTimeout', entry.sequenceNumber);
         return;
       }
-      // A message sent after this one's last transmission was acknowledged: this one (or its ack) was
-      // lost on a live link, so it goes again after one RTO, without backoff. The per-message acks act
-      // as TCP's SACK here; backing off on random loss stalled a whole transfer for seconds.
-      const backoff = entry.lastSentAt < this.newestAckedSendTime ? 1 : 2 ** Math.min(entry.attempts, 4);
-      const timeout = Math.min(this.rtt.rtoMs * backoff, 4000);
+      // Messages transmitted after this one's last transmission were acknowledged: this one (or its
+      // ack) was lost on a live link, and it goes again now rather than after a backed-off RTO, as
+      // with TCP's duplicate acks; the per-message acks play the part of SACK. Waiting for the RTO
+      // on random loss stalled the window, and whole transfers, for seconds.
+      const lost = this.newestAckedTransmission - entry.lastTransmission >= LOSS_EVIDENCE_TRANSMISSIONS;
+      const timeout = lost ? 0 : Math.min(this.rtt.rtoMs * 2 ** Math.min(entry.attempts, 4), 4000);
       if (now - entry.lastSentAt > timeout) {
         if (this.queuedBytes >= this.highWaterBytes) break;
         this.transmit(entry);
@@ -405,7 +414,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     const entry = this.outgoing.get(sequenceNumber);
     if (!entry) return;
     if (entry.attempts === 0) this.rtt.addSample(Date.now() - entry.lastSentAt);
-    if (entry.lastSentAt > this.newestAckedSendTime) this.newestAckedSendTime = entry.lastSentAt;
+    if (entry.lastTransmission > this.newestAckedTransmission) this.newestAckedTransmission = entry.lastTransmission;
     entry.acked = true;
     this.outgoing.delete(sequenceNumber);
     if (this.outgoing.size === 0) this.stopTimer();
