@@ -33,6 +33,11 @@ export interface ReliableChannelOptions {
   transportHighWaterBytes?: number;
   /** Out-of-order messages kept for later delivery (the reference keeps 10000, §7.4). */
   maxReorderMessages?: number;
+  /**
+   * Payload bytes those may hold. Agent messages carry ≤ 1 KiB, but a frame may be up to the
+   * socket's limit: without this, 4096 large frames from a hostile server would be held in memory.
+   */
+  maxReorderBytes?: number;
   rtt?: Partial<RttEstimatorOptions>;
   /** Give up (emit 'resendTimeout') when one message stays unacknowledged this long while connected. */
   resendTimeoutMs?: number;
@@ -95,6 +100,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
   private readonly windowMessages: number;
   private readonly highWaterBytes: number;
   private readonly maxReorder: number;
+  private readonly maxReorderBytes: number;
   private readonly resendTimeoutMs: number;
   private readonly ackBeforeDelivery: (payloadType: number) => boolean;
   private readonly log: Logger;
@@ -113,6 +119,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
 
   private expectedSequence = 0;
   private readonly reorder = new Map<number, HeldMessage>();
+  private reorderBytes = 0;
   private blocked = false;
   private handler: InboundHandler = () => false;
 
@@ -132,6 +139,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     this.windowMessages = options.windowMessages ?? 1024;
     this.highWaterBytes = options.transportHighWaterBytes ?? 1024 * 1024;
     this.maxReorder = options.maxReorderMessages ?? 4096;
+    this.maxReorderBytes = options.maxReorderBytes ?? 8 * 1024 * 1024;
     this.resendTimeoutMs = options.resendTimeoutMs ?? 120_000;
     this.ackBeforeDelivery = options.ackBeforeDelivery ?? (() => false);
     this.log = options.logger ?? silentLogger;
@@ -155,6 +163,11 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
 
   get heldCount(): number {
     return this.reorder.size;
+  }
+
+  /** Payload bytes of the held messages. */
+  get heldBytes(): number {
+    return this.reorderBytes;
   }
 
   get rtoMs(): number {
@@ -202,6 +215,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     this.outgoing.clear();
     this.transmitQueue = [];
     this.reorder.clear();
+    this.reorderBytes = 0;
   }
 
   // --- sending -----------------------------------------------------------------------------------
@@ -460,14 +474,19 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
       if (held.acked) this.acknowledge(message);
       return;
     }
-    if (this.reorder.size >= this.maxReorder || sequenceNumber - this.expectedSequence >= this.maxReorder) {
+    // The expected message always has room (the count cap leaves it one), so held messages can drain.
+    const ackNow = sequenceNumber !== this.expectedSequence;
+    if (
+      this.reorder.size >= this.maxReorder ||
+      sequenceNumber - this.expectedSequence >= this.maxReorder ||
+      (ackNow && this.reorderBytes + message.payload.length > this.maxReorderBytes)
+    ) {
       // No room: drop without ack; the peer retransmits (§7.4).
       return;
     }
     // Out of order: ack now and keep it (§7.4). The expected message itself is held unacked while the consumer is blocked.
-    const ackNow = sequenceNumber !== this.expectedSequence;
     if (ackNow) this.acknowledge(message);
-    this.reorder.set(sequenceNumber, { message: copyMessage(message), acked: ackNow });
+    this.hold(message, ackNow);
     if (!this.blocked) this.drainHeld();
   }
 
@@ -480,9 +499,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
         this.log.warn({ payloadType: message.payloadType }, 'consumer refused a message that was already acknowledged');
       }
       this.blocked = true;
-      if (!this.reorder.has(message.sequenceNumber)) {
-        this.reorder.set(message.sequenceNumber, { message: copyMessage(message), acked: alreadyAcked || ackFirst });
-      }
+      if (!this.reorder.has(message.sequenceNumber)) this.hold(message, alreadyAcked || ackFirst);
       return false;
     }
     if (!alreadyAcked && !ackFirst) this.acknowledge(message);
@@ -490,11 +507,17 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     return true;
   }
 
+  private hold(message: DecodedClientMessage, acked: boolean): void {
+    this.reorder.set(message.sequenceNumber, { message: copyMessage(message), acked });
+    this.reorderBytes += message.payload.length;
+  }
+
   private drainHeld(): void {
     for (;;) {
       const held = this.reorder.get(this.expectedSequence);
       if (!held) return;
       this.reorder.delete(this.expectedSequence);
+      this.reorderBytes -= held.message.payload.length;
       if (!this.deliver(held.message, held.acked)) return;
       if (this.closed) return;
     }

@@ -69,6 +69,18 @@ describe('a hostile server', () => {
     expect(tunnel.state).toBe('ready');
   });
 
+  it('cannot fill the reorder buffer with large frames: it holds 8 MiB at most', async () => {
+    const expected = agent.sequence;
+    // 64 KiB of harmless smux NOPs per message (the agent sends at most 1 KiB), 300 of them after a gap.
+    const large = Buffer.concat(Array.from({ length: 8192 }, () => NOP));
+    for (let i = 1; i <= 300; i++) await agent.sendRaw(agent.output(large, { sequenceNumber: expected + i }));
+    await agent.sendRaw(agent.output(NOP, { sequenceNumber: expected }));
+    await waitFor(() => agent.acknowledged.has(expected), 'the acknowledgement of the missing message');
+    const held = [...agent.acknowledged].filter((sequence) => sequence > expected);
+    expect(held).toHaveLength((8 * MIB) / large.length);
+    expect(tunnel.state).toBe('ready');
+  });
+
   it('closes the socket on a frame over the 256 KiB cap, resumes, and goes on', async () => {
     await agent.sendRaw(agent.output(Buffer.alloc(300 * 1024, 0x41)));
     await waitFor(() => agent.sockets === 2 && tunnel.stats.resumes === 1, 'a resume on a new socket');
