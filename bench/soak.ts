@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
   for (const scenario of scenarios) {
     for (const mode of scenario.modes.filter((m) => args.modes.includes(m))) {
       process.stderr.write(`soak: ${scenario.title(args.sizes)} (${mode}) … `);
-      const row = await runRow(scenario, mode, { sizes: args.sizes, client: 'process' });
+      const row = await runRow(scenario, mode, { sizes: args.sizes });
       rows.push(row);
       process.stderr.write(`${(row.durationMs / 1000).toFixed(1)} s${row.error === undefined ? '' : `, error: ${row.error}`}\n`);
     }

@@ -1,9 +1,9 @@
-import { Tunnel, type TunnelOptions, type TunnelStats } from '../../src/index.js';
+import type { TunnelOptions, TunnelStats } from '../../src/index.js';
 
 /*
- * The tunnel whose behaviour the fault suite measures, wherever it runs: in the test process
- * (the small runs of `npm test`) or in a child process of its own (the soak, so that its memory
- * figures are the client's alone). Both are Tunnel.start() with the same options.
+ * The tunnel whose behaviour the fault suite measures: Tunnel.start() in a child process of its own
+ * (client-child.ts), so that its memory figures are the client's alone and its two ends really run
+ * side by side. What the driver and the child share is defined here.
  */
 
 export interface ClientConfig {
@@ -57,15 +57,4 @@ export function measureMemory(): MemoryFigures {
   gc?.();
   const { rss, heapUsed } = process.memoryUsage();
   return { rss, heapUsed };
-}
-
-/** The tunnel in this process; it listens at once and establishes its session in the background. */
-export async function startInProcessClient(config: ClientConfig): Promise<ClientUnderTest> {
-  const tunnel = await Tunnel.start(tunnelOptions(config));
-  return {
-    localPort: tunnel.localPort,
-    stats: () => Promise.resolve(pickStats(tunnel.stats)),
-    memory: () => Promise.resolve(measureMemory()),
-    close: () => tunnel.close(),
-  };
 }

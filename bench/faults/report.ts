@@ -50,8 +50,8 @@ export function describeMachine(): string {
 
 function matrixTable(rows: RowFigures[]): string[] {
   const lines = [
-    '| Fault | Mode | Connections | Failed / expected | Sent | Received | Corrupted | Lost (on failed) | Recovery median / max | Client heap before → after | Client RSS before → after | Result |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| Fault | Mode | Connections | Failed / expected | Sent | Received | Corrupted | Lost (on failed) | Recovery median / max | Resumes / new sessions | Client heap before → after | Client RSS before → after | Result |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const row of rows) {
     const problems = rowProblems(row);
@@ -66,6 +66,7 @@ function matrixTable(rows: RowFigures[]): string[] {
         row.bytesCorrupted,
         bytes(row.bytesLost),
         recovery(row.recoveryMs),
+        `${row.resumes} / ${row.reconnects}`,
         change(row.memoryBefore.heapUsed, row.memoryAfter.heapUsed),
         change(row.memoryBefore.rss, row.memoryAfter.rss),
         problems.length === 0 ? 'pass' : `**FAIL**: ${problems.join('; ').replaceAll('|', '/')}`,
@@ -119,8 +120,10 @@ export function renderReport(report: SoakReport): string {
     'got); **Corrupted**, received bytes that differ from what was sent at their offset, probes',
     'included (must be 0); **Lost**, sent − received on the failed connections; **Recovery**, from the',
     'fault (or its end, for faults that last) to the next successful round trip through the tunnel (in',
-    'basic mode that round trip waits behind the connection in progress); **Client heap / RSS**, the',
-    'client process after a garbage collection, after the warm-up and after the last repetition.',
+    'basic mode that round trip waits behind the connection in progress); **Resumes / new sessions**,',
+    'what the client did about it over the row (WebSocket drops survived with ResumeSession, sessions',
+    'started after the first); **Client heap / RSS**, the client process after a garbage collection,',
+    'after the warm-up and after the last repetition.',
     '',
     ...matrixTable(report.rows),
     '',

@@ -1,7 +1,7 @@
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { CheckedDestination } from './checked-destination.js';
 import { CheckedTransfer, type TransferOutcome } from './checked-transfer.js';
-import { startInProcessClient, type ClientConfig, type ClientUnderTest, type MemoryFigures } from './client-under-test.js';
+import type { ClientConfig, ClientUnderTest, MemoryFigures } from './client-under-test.js';
 import { startClientProcess } from './client-process.js';
 import { isolatedEnv, startEmulatorProcess, type EmulatorProcess } from './emulator-process.js';
 import {
@@ -16,8 +16,8 @@ import {
 
 /*
  * Runs one row of the fault matrix (a scenario in one mode): a fresh emulator, destination and
- * client; an optional warm-up repetition; then the measured repetitions, each joined with what the
- * destination saw, into the row's figures.
+ * client process; optional warm-up transfers; then the measured repetitions, each joined with what
+ * the destination saw, into the row's figures.
  */
 
 export const FAULT_TARGET = 'i-0123456789abcdef0';
@@ -46,6 +46,9 @@ export interface RowFigures {
   memoryAfter: MemoryFigures;
   /** What was still open once the row was over (leaks show here). */
   leftOpen: { client: number; waiting: number; destination: number };
+  /** What the client did about the faults: sockets resumed, and new sessions after the first. */
+  resumes: number;
+  reconnects: number;
   /** The first few reasons of unexpected failures. */
   failureReasons: string[];
   /** The scenario itself failed (a wait timed out, a step threw). */
@@ -55,7 +58,6 @@ export interface RowFigures {
 
 export interface RowOptions {
   sizes: FaultSizes;
-  client: 'in-process' | 'process';
 }
 
 const PROBE_BYTES = 1024;
@@ -307,6 +309,7 @@ export async function runRow(scenario: FaultScenario, mode: PortMode, options: R
   let memoryBefore: MemoryFigures = { rss: 0, heapUsed: 0 };
   let memoryAfter: MemoryFigures = { rss: 0, heapUsed: 0 };
   const leftOpen = { client: 0, waiting: 0, destination: 0 };
+  const recovered = { resumes: 0, reconnects: 0 };
   let error: string | undefined;
   try {
     rowEmulator = await startRowEmulator(scenario, mode, sizes);
@@ -319,7 +322,7 @@ export async function runRow(scenario: FaultScenario, mode: PortMode, options: R
       reconnect: { initialDelayMs: 50, maxDelayMs: 1000 },
       connectTimeoutMs: 4 * sizes.stallTimeoutMs,
     };
-    client = options.client === 'in-process' ? await startInProcessClient(config) : await startClientProcess(config, isolatedEnv());
+    client = await startClientProcess(config, isolatedEnv());
     let connectionId = 0;
     const nextId = (): number => ++connectionId;
     if (sizes.warmup) {
@@ -349,6 +352,8 @@ export async function runRow(scenario: FaultScenario, mode: PortMode, options: R
         leftOpen.client = stats.openConnections;
         leftOpen.waiting = stats.waitingConnections;
         leftOpen.destination = destination.openConnections;
+        recovered.resumes = stats.resumes;
+        recovered.reconnects = stats.reconnects;
         return leftOpen.client === 0 && leftOpen.waiting === 0 && leftOpen.destination === 0;
       },
       'every connection to be closed at both ends',
@@ -372,6 +377,7 @@ export async function runRow(scenario: FaultScenario, mode: PortMode, options: R
     memoryBefore,
     memoryAfter,
     leftOpen,
+    ...recovered,
     ...(error === undefined ? {} : { error }),
     durationMs: Date.now() - startedAt,
   };

@@ -6,7 +6,7 @@ import { DestinationBehaviour } from './transfer-header.js';
 
 /*
  * The fault matrix: every fault the suite injects, as one definition shared by `npm test` (small
- * sizes, in process) and `npm run soak` (large sizes, client in its own process).
+ * sizes) and `npm run soak` (large sizes).
  */
 
 const BOTH: readonly PortMode[] = ['mux', 'basic'];

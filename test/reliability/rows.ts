@@ -12,7 +12,7 @@ export function testRows(scenarioIds: string[]): void {
   for (const scenario of scenarioIds.map(scenarioById)) {
     for (const mode of scenario.modes) {
       it(`${scenario.title(TEST_SIZES)} (${mode})`, async () => {
-        const row = await runRow(scenario, mode, { sizes: TEST_SIZES, client: 'process' });
+        const row = await runRow(scenario, mode, { sizes: TEST_SIZES });
         expect(rowProblems(row)).toEqual([]);
         expect(row.failed).toBe(row.expectedFailures);
         expect(row.bytesSent - row.bytesLost).toBe(row.bytesReceived);
