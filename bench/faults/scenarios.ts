@@ -137,6 +137,12 @@ const resumeFailing: FaultScenario = {
 
 type MessageFault = 'drop' | 'duplicate' | 'reorder' | 'delay';
 const DELAY_MS = 200;
+const MESSAGE_FAULT_IMPACT: Record<MessageFault, string> = {
+  drop: 'Transfers slow down while lost messages are sent again (as soon as later ones are acknowledged, else after the timeout); nothing is lost or corrupted.',
+  duplicate: 'None visible: duplicates are acknowledged again and discarded.',
+  reorder: 'None visible: messages that arrive early are held and put back in order.',
+  delay: 'Transfers slow down: a delayed message holds up the ones behind it (they are delivered in order); nothing is lost or corrupted.',
+};
 
 function messageFault(kind: MessageFault, percent: number): FaultScenario {
   const share = percent / 100;
@@ -151,10 +157,7 @@ function messageFault(kind: MessageFault, percent: number): FaultScenario {
     title: () => titles[kind],
     modes: BOTH,
     emulatorHost: 'in-process',
-    userImpact:
-      kind === 'drop' || kind === 'delay'
-        ? 'Slower transfers (retransmission after the timeout), nothing lost or corrupted.'
-        : 'None visible: duplicates are acknowledged and discarded, out-of-order messages are held and put back in order.',
+    userImpact: MESSAGE_FAULT_IMPACT[kind],
     async run(ctx) {
       await ctx.readySessionId();
       ctx.transfers();
