@@ -94,9 +94,11 @@ export class MuxForwarder extends EventEmitter<ForwarderEvents> {
       }
     });
     socket.on('close', () => {
-      // After a clean end the stream still flushes what the socket gave it, then sends FIN;
-      // only an abrupt close (error, reset) discards it.
-      if (!stream.writableEnded) stream.destroy();
+      // After a clean end the stream still flushes what the socket gave it, then sends FIN; only
+      // an abrupt close (error, reset) discards it. Either way nobody reads the stream any more:
+      // once its writes are out it is destroyed, or its unread bytes would hold it open for good.
+      if (!stream.writableEnded || stream.writableFinished) stream.destroy();
+      else stream.once('finish', () => stream.destroy());
     });
     let pendingCloses = 2;
     const closed = (): void => {
