@@ -16,3 +16,4 @@ export type {
 export { createSsmSessionApi } from './aws/ssm-session-api.js';
 export { CLIENT_VERSION } from './channel/client-data-channel.js';
 export { ProtocolError } from './protocol/errors.js';
+export { SsmTunnelError, InvalidOptionError, ErrorCode, isRetryable, errorCode, type OwnErrorCode } from './errors.js';
