@@ -24,7 +24,7 @@ import { capturedMessages, openDataChannelTexts, TRANSCRIPT_NAMES } from '../hel
 import type { CapturedMessage, Direction, TranscriptName } from '../helpers/vectors.js';
 
 /*
- * The golden transcripts of the official client 1.2.677.0 (shared/vectors/README.md). The
+ * The golden transcripts of the official client 1.2.677.0 (test/fixtures/README.md). The
  * client->service direction is the real client, so it is also the byte-exact target for encoding.
  */
 
