@@ -25,7 +25,7 @@ export type { ManagedNodeFilter } from './session-api.js';
  * (SSO, credential_process, assume-role) is passed through as `profile`, never resolved here.
  */
 
-// port-forwarding.md §1.3, §1.4
+// docs/forwarding.md §1.2
 const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSession';
 const REMOTE_HOST_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
 

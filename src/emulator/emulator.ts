@@ -36,7 +36,7 @@ export interface EmulatorOptions {
   idleTimeoutMs?: number;
   /** Default 0: no limit. */
   maxSessionDurationMs?: number;
-  /** Default port-forwarding.md §4.9's list. */
+  /** Default: the list in docs/forwarding.md §7.3. */
   denyList?: string[];
   /** Default 15 s. */
   handshakeTimeoutMs?: number;

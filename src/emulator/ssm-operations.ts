@@ -9,7 +9,7 @@ import type { TargetDirectory } from './targets.js';
 /*
  * The four SSM operations the emulator answers, on parsed JSON bodies, returning JSON bodies or
  * throwing ApiError. Shapes follow the AWS JSON 1.1 model of StartSession, ResumeSession,
- * TerminateSession and DescribeInstanceInformation (data-channel.md §2.1).
+ * TerminateSession and DescribeInstanceInformation (docs/protocol.md §1.3).
  */
 
 export type JsonObject = Record<string, unknown>;
@@ -86,7 +86,7 @@ export class SsmOperations {
     }
     const session = this.existingSession(sessionId);
     const token = this.options.sessions.issueToken(session);
-    // A session that has ended resumes with no TokenValue (data-channel.md §11.2): the client must start anew.
+    // A session that has ended resumes with no TokenValue (docs/protocol.md §9.2): the client must start anew.
     return { SessionId: session.id, ...(token === undefined ? {} : { TokenValue: token }), StreamUrl: this.options.streamUrl(session.id) };
   }
 

@@ -394,7 +394,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   }
 }
 
-/** Opens a tunnel and resolves once its first session is up (DESIGN.md, public surface). */
+/** Opens a tunnel and resolves once its first session is up (README.md, "Library use"). */
 export async function openTunnel(options: TunnelOptions): Promise<Tunnel> {
   const tunnel = await Tunnel.start(options);
   try {

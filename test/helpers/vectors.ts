@@ -27,7 +27,7 @@ export interface SmuxAnnotation {
   continuation_of_frame_from_seq?: number;
 }
 
-/** The recorder's independent decoding of one ClientMessage (data-channel.md §4). */
+/** The recorder's independent decoding of one ClientMessage (docs/protocol.md §2). */
 export interface DecodedClientMessageAnnotation {
   headerLength: number;
   messageType: string;
