@@ -41,6 +41,8 @@ export const ErrorCode = {
   ABORTED: 'ERR_ABORTED',
   /** The local address or socket could not be listened on. */
   LISTEN: 'ERR_LISTEN',
+  /** No AWS region in the options, the environment or the profile. */
+  REGION_MISSING: 'ERR_REGION_MISSING',
 } as const;
 
 export type OwnErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -76,6 +78,7 @@ const PERMANENT_OWN_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCode.INVALID_OPTION,
   ErrorCode.INSECURE_STREAM_URL,
   ErrorCode.ABORTED,
+  ErrorCode.REGION_MISSING,
 ]);
 
 /** Whether an error with this code is worth retrying, when the error itself does not say. */

@@ -31,6 +31,12 @@ export interface ManagedNode {
   pingStatus: string;
   computerName?: string;
   tags?: Record<string, string>;
+  /** `Linux`, `Windows`, `MacOS`, as DescribeInstanceInformation's PlatformType. */
+  platformType?: string;
+  /** `Amazon Linux 2023`: PlatformName and PlatformVersion. */
+  platformName?: string;
+  agentVersion?: string;
+  lastPingAt?: Date;
 }
 
 /** A DescribeInstanceInformation string filter: `InstanceIds`, `PingStatus`, `tag-key`, `tag:<Key>`, … */

@@ -1,5 +1,6 @@
 import {
   DescribeInstanceInformationCommand,
+  DescribeInstancePropertiesCommand,
   ResumeSessionCommand,
   SSMClient,
   StartSessionCommand,
@@ -43,6 +44,11 @@ export interface SsmSessionApiOptions extends AwsConnectionOptions {
 export interface SsmSessionApi extends SessionApi {
   /** Managed nodes matching every filter (all pages). DescribeInstanceInformation returns no tags, so `tags` stays unset. */
   describeManagedNodes(filters: ManagedNodeFilter[]): Promise<ManagedNode[]>;
+  /**
+   * Every managed node's EC2 Name tag, by node id (DescribeInstanceProperties, all pages: the call
+   * the Systems Manager console lists nodes with; IAM action `ssm:DescribeInstanceProperties`).
+   */
+  describeNodeNames(): Promise<Map<string, string>>;
   /** Releases the SDK client's sockets. */
   destroy(): void;
 }
@@ -156,6 +162,21 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
       return nodes;
     },
 
+    async describeNodeNames(): Promise<Map<string, string>> {
+      const names = new Map<string, string>();
+      let nextToken: string | undefined;
+      do {
+        const page = await call('DescribeInstanceProperties', 'all managed nodes', () =>
+          client.send(new DescribeInstancePropertiesCommand(nextToken === undefined ? {} : { NextToken: nextToken })),
+        );
+        for (const node of page.InstanceProperties ?? []) {
+          if (node.InstanceId !== undefined && node.Name !== undefined && node.Name !== '') names.set(node.InstanceId, node.Name);
+        }
+        nextToken = page.NextToken;
+      } while (nextToken);
+      return names;
+    },
+
     async describeEcsServiceTasks(cluster: string, service: string): Promise<EcsTask[]> {
       ecs ??= import('./ecs-task-api.js').then(({ createEcsTaskLister }) => createEcsTaskLister(ecsClientConfig(options), call));
       return (await ecs).serviceTasks(cluster, service);
@@ -198,6 +219,10 @@ function toManagedNode(info: InstanceInformation): ManagedNode[] {
       instanceId: info.InstanceId,
       pingStatus: info.PingStatus ?? 'Unknown',
       ...(info.ComputerName === undefined ? {} : { computerName: info.ComputerName }),
+      ...(info.PlatformType === undefined ? {} : { platformType: info.PlatformType }),
+      ...(info.PlatformName === undefined ? {} : { platformName: [info.PlatformName, info.PlatformVersion].filter(Boolean).join(' ') }),
+      ...(info.AgentVersion === undefined ? {} : { agentVersion: info.AgentVersion }),
+      ...(info.LastPingDateTime === undefined ? {} : { lastPingAt: info.LastPingDateTime }),
     },
   ];
 }

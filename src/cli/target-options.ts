@@ -14,7 +14,12 @@ export interface TargetArgs {
   'ecs-container'?: string;
 }
 
-export function targetOptions<T>(y: Argv<T>): Argv<T & TargetArgs> {
+export interface TargetOptionsSettings {
+  /** No target at all is fine when this says a person can pick one (a terminal); otherwise a usage error. */
+  canPick?: () => boolean;
+}
+
+export function targetOptions<T>(y: Argv<T>, settings: TargetOptionsSettings = {}): Argv<T & TargetArgs> {
   return y
     .option('target', { type: 'string', describe: 'Instance or managed node id (i-…, mi-…), ECS task (ecs:<cluster>_<task>_<runtime id>), or name:<Name tag>' })
     .option('tag', { type: 'string', array: true, describe: 'Find the target by tag instead: Key=Value (repeat to require several)' })
@@ -22,9 +27,15 @@ export function targetOptions<T>(y: Argv<T>): Argv<T & TargetArgs> {
     .option('ecs-service', { type: 'string', describe: 'The ECS service; a running task with ECS Exec is picked before every new session' })
     .option('ecs-container', { type: 'string', describe: "The task's container, when it has several" })
     .check((argv) => {
+      if (!hasTarget(argv) && settings.canPick?.() === true) return true;
       targetProblem(argv);
       return true;
     });
+}
+
+/** Whether any of the target options was given. */
+export function hasTarget(args: TargetArgs): boolean {
+  return args.target !== undefined || args.tag !== undefined || args['ecs-cluster'] !== undefined || args['ecs-service'] !== undefined || args['ecs-container'] !== undefined;
 }
 
 /** Throws (as yargs' checks do) when the target options are missing, mixed or malformed. */

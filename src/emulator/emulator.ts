@@ -47,6 +47,8 @@ export interface EmulatorOptions {
   ecsTasks?: EmulatedEcsTaskConfig[];
   /** Actions answered with AccessDeniedException (`ecs:DescribeTasks`, `ssm:StartSession`, …). */
   deniedActions?: string[];
+  /** Every API call fails with ExpiredTokenException (see `setCredentialsExpired`). */
+  credentialsExpired?: boolean;
   logger?: Logger;
 }
 
@@ -165,6 +167,14 @@ export class Emulator {
     this.service.deniedActions = new Set(actions);
   }
 
+  /**
+   * While set, every API call is answered with ExpiredTokenException, as AWS answers a request
+   * signed with temporary credentials past their expiry.
+   */
+  setCredentialsExpired(expired: boolean): void {
+    this.service.credentialsExpired = expired;
+  }
+
   /** The next `count` ResumeSession calls fail (default a 500 InternalServerError). */
   rejectNextResumeSessions(count: number, error?: ApiError): void {
     this.service.rejectNextResumeSessions(count, error);
@@ -254,12 +264,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
   validateKnobs(overrides, 'emulator options');
   validateFaults(options.faults ?? {}, 'emulator options: faults');
-  const targetConfigs = options.targets ?? {};
+  const targetConfigs = { ...options.targets };
   const serviceTargets: Record<string, EmulatedTargetConfig> = {};
   for (const [id, { agent, faults, ...target }] of Object.entries(targetConfigs)) {
     if (agent !== undefined) validateKnobs(agent, `emulator options: target ${id}: agent`);
     if (faults !== undefined) validateFaults(faults, `emulator options: target ${id}: faults`);
-    serviceTargets[id] = target;
+    // DescribeInstanceInformation reports the version this node's agents handshake with, and the other way round.
+    if (target.agentVersion !== undefined) targetConfigs[id] = { ...targetConfigs[id], agent: { ...agent, agentVersion: target.agentVersion } };
+    serviceTargets[id] = { ...target, agentVersion: target.agentVersion ?? agent?.agentVersion ?? options.agentVersion ?? DEFAULT_AGENT_KNOBS.agentVersion };
   }
   const settings: EmulatorSettings = { knobs: layerKnobs(DEFAULT_AGENT_KNOBS, overrides), faults: { ...options.faults } };
   const credentials = options.credentials ?? EMULATOR_CREDENTIALS;
@@ -273,6 +285,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     ...(options.deniedActions === undefined ? {} : { deniedActions: options.deniedActions }),
     logger,
   });
+  service.credentialsExpired = options.credentialsExpired ?? false;
   for (const task of options.ecsTasks ?? []) service.ecsTasks.run(task);
   const agents = new AgentHandler({
     knobs: () => settings.knobs,

@@ -19,7 +19,7 @@ const resourceType = (target: EmulatedTarget): string => (target.id.startsWith('
 const FILTERABLE_FIELDS: Record<string, (target: EmulatedTarget) => string> = {
   InstanceIds: (target) => target.id,
   PingStatus: (target) => target.pingStatus,
-  PlatformTypes: () => 'Linux',
+  PlatformTypes: (target) => target.platform.type,
   ResourceType: resourceType,
 };
 
@@ -56,12 +56,18 @@ export function instanceInformation(target: EmulatedTarget, now: Date): Record<s
   return {
     InstanceId: target.id,
     PingStatus: target.pingStatus,
-    LastPingDateTime: now.getTime() / 1000,
-    PlatformType: 'Linux',
-    PlatformName: 'Amazon Linux',
-    PlatformVersion: '2023',
+    LastPingDateTime: (target.lastPingAt ?? now).getTime() / 1000,
+    ...(target.agentVersion === undefined ? {} : { AgentVersion: target.agentVersion }),
+    PlatformType: target.platform.type,
+    PlatformName: target.platform.name,
+    PlatformVersion: target.platform.version,
     ResourceType: resourceType(target),
     IPAddress: target.address,
     ComputerName: target.computerName,
   };
+}
+
+/** One InstanceProperty record (DescribeInstanceProperties): what the console lists, the Name tag included. */
+export function instanceProperty(target: EmulatedTarget, now: Date): Record<string, unknown> {
+  return { ...instanceInformation(target, now), Name: target.tags.Name ?? '' };
 }

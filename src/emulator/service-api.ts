@@ -56,6 +56,8 @@ export class EmulatorService {
   readonly ecsTasks: EcsTaskDirectory;
   /** `ecs:ListTasks`, `ssm:StartSession`, …: answered with AccessDeniedException. */
   deniedActions: Set<string>;
+  /** Every call is answered with ExpiredTokenException while set. */
+  credentialsExpired = false;
   private readonly host: string;
   private readonly requestedPort: number;
   private readonly logger: Logger;
@@ -183,6 +185,7 @@ export class EmulatorService {
       if (this.deniedActions.has(action)) {
         throw new ApiError('AccessDeniedException', `User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`);
       }
+      if (this.credentialsExpired) throw new ApiError('ExpiredTokenException', 'The security token included in the request is expired');
       const input = parseJsonObject(raw);
       subject = subjectOf(input);
       const output = api === 'ecs' ? this.ecsTasks.answer(name, input) : this.operations.run(name, input);

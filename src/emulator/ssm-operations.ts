@@ -1,15 +1,16 @@
 import { ApiError, internalServerError, missingMember, serializationError, validationError } from './api-errors.js';
 import { resolveDocument } from './documents.js';
-import { instanceInformation, selectTargets } from './instance-information.js';
+import { instanceInformation, instanceProperty, selectTargets } from './instance-information.js';
 import type { InstanceFilter } from './instance-information.js';
 import type { EmulatedSession, SessionRegistry } from './session-registry.js';
 import { dialHost, formatDestination } from './targets.js';
 import type { TargetDirectory } from './targets.js';
 
 /*
- * The four SSM operations the emulator answers, on parsed JSON bodies, returning JSON bodies or
+ * The SSM operations the emulator answers, on parsed JSON bodies, returning JSON bodies or
  * throwing ApiError. Shapes follow the AWS JSON 1.1 model of StartSession, ResumeSession,
- * TerminateSession and DescribeInstanceInformation (docs/protocol.md §1.3).
+ * TerminateSession and DescribeInstanceInformation (docs/protocol.md §1.3), and of
+ * DescribeInstanceProperties (the console's node list, which carries the Name tag).
  */
 
 export type JsonObject = Record<string, unknown>;
@@ -44,6 +45,8 @@ export class SsmOperations {
         return this.terminateSession(input);
       case 'DescribeInstanceInformation':
         return this.describeInstanceInformation(input);
+      case 'DescribeInstanceProperties':
+        return this.describeInstanceProperties(input);
       default:
         throw new ApiError('UnknownOperationException', `Operation ${operation} is not supported by the emulator`);
     }
@@ -111,6 +114,26 @@ export class SsmOperations {
     return {
       InstanceInformationList: page.map((target) => instanceInformation(target, now)),
       ...(end < matching.length ? { NextToken: nextPageToken(end) } : {}),
+    };
+  }
+
+  /** Unfiltered only (filters are not emulated); paged like DescribeInstanceInformation. */
+  private describeInstanceProperties(input: JsonObject): JsonObject {
+    if (input.InstancePropertyFilterList !== undefined || input.FiltersWithOperator !== undefined) {
+      throw new ApiError('InvalidFilterKey', 'The emulator answers DescribeInstanceProperties without filters only');
+    }
+    const maxResults = optionalInteger(input, 'MaxResults') ?? DESCRIBE_PAGE_SIZE.max;
+    if (maxResults < DESCRIBE_PAGE_SIZE.min || maxResults > DESCRIBE_PAGE_SIZE.max) {
+      throw validationError(`MaxResults must be ${DESCRIBE_PAGE_SIZE.min}-${DESCRIBE_PAGE_SIZE.max}, got ${maxResults}`);
+    }
+    const start = pageStart(optionalString(input, 'NextToken'));
+    const all = this.options.targets.list();
+    const page = all.slice(start, start + maxResults);
+    const now = new Date();
+    const end = start + page.length;
+    return {
+      InstanceProperties: page.map((target) => instanceProperty(target, now)),
+      ...(end < all.length ? { NextToken: nextPageToken(end) } : {}),
     };
   }
 

@@ -18,7 +18,15 @@ export interface EmulatedTargetConfig {
   tags?: Record<string, string>;
   /** Anything but `Online` makes StartSession fail with `TargetNotConnected`; default `Online`. */
   pingStatus?: PingStatus;
+  /** Reported as PlatformType / PlatformName / PlatformVersion; default Linux, Amazon Linux 2023. */
+  platform?: { type: 'Linux' | 'Windows' | 'MacOS'; name: string; version: string };
+  /** Reported as AgentVersion; `startEmulator` fills in the agent version its sessions on this node use. */
+  agentVersion?: string;
+  /** Reported as LastPingDateTime; default: the time of the call (an agent that pings right now). */
+  lastPingAt?: Date;
 }
+
+const DEFAULT_PLATFORM = { type: 'Linux', name: 'Amazon Linux', version: '2023' } as const;
 
 interface DestinationRule {
   /** Lower-case host, or undefined for any host (`*`). */
@@ -34,6 +42,9 @@ export interface EmulatedTarget {
   readonly computerName: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly pingStatus: PingStatus;
+  readonly platform: { readonly type: string; readonly name: string; readonly version: string };
+  readonly agentVersion: string | undefined;
+  readonly lastPingAt: Date | undefined;
 }
 
 /** Where an agent on `target` connects for a session: its own address stands in for `localhost`. */
@@ -88,6 +99,9 @@ export class TargetDirectory {
       computerName: target.computerName ?? id,
       tags: { ...target.tags },
       pingStatus,
+      platform: { ...(target.platform ?? DEFAULT_PLATFORM) },
+      agentVersion: target.agentVersion,
+      lastPingAt: target.lastPingAt,
     };
   }
 

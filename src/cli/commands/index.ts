@@ -4,6 +4,7 @@ import { demoCommand } from './demo.js';
 import { emulatorCommand } from './emulator.js';
 import { openCommand } from './open.js';
 import { statusCommand } from './status.js';
+import { targetsCommand } from './targets.js';
 import { upCommand } from './up.js';
 
 /** A sub-command with its own argument type, erased so the list can hold them all. */
@@ -11,4 +12,4 @@ import { upCommand } from './up.js';
 export type AnyCommand = CommandModule<object, any>;
 
 /** Every `ssm-tunnel` sub-command; each lives in its own module beside this one. */
-export const commands: AnyCommand[] = [openCommand, upCommand, checkCommand, statusCommand, demoCommand, emulatorCommand];
+export const commands: AnyCommand[] = [openCommand, upCommand, checkCommand, statusCommand, targetsCommand, demoCommand, emulatorCommand];

@@ -1,8 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { openTunnel } from '../../tunnel/tunnel.js';
 import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
-import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
-import type { LevelWithSilent } from 'pino';
+import { hasTarget, targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
+import { canPrompt, colorsWanted, humanOutputWanted } from '../terminal.js';
+import type { TerminalView } from '../terminal-view.js';
+import type { LevelWithSilent, Logger } from 'pino';
 
 interface OpenArgs extends TargetArgs {
   'remote-host'?: string;
@@ -24,7 +26,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
   command: 'open',
   describe: 'Open one tunnel and keep it up until Ctrl-C',
   builder: (y) =>
-    targetOptions(y)
+    targetOptions(y, { canPick: canPrompt })
       .option('remote-host', { type: 'string', describe: 'Destination as seen from the target (default: the target itself)' })
       .option('remote-port', { type: 'number', demandOption: true, describe: 'Destination port' })
       .option('local-port', { type: 'number', default: 0, describe: 'Local port; 0 lets the OS choose' })
@@ -49,7 +51,22 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', '')
       .example('$0 open --ecs-cluster prod --ecs-service api --remote-host db.internal --remote-port 5432', 'through a running task of an ECS service'),
   handler: async (args) => {
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const connection = { region: args.region, profile: args.profile, endpoint: args.endpoint };
+    const { configuredRegion } = await import('../../aws/region.js');
+    if ((await configuredRegion(connection)) === undefined) {
+      const { missingRegionError } = await import('../explain-error.js');
+      throw missingRegionError(args.profile);
+    }
+    if (!hasTarget(args)) args.target = await pickTargetFor(args, connection);
+    let view: TerminalView | undefined;
+    let logger: Logger;
+    if (humanOutputWanted(args['log-format'])) {
+      const [{ createTerminalView }, { createHumanLogger }] = await Promise.all([import('../terminal-view.js'), import('../human-log.js')]);
+      view = createTerminalView({ stream: process.stderr, color: colorsWanted() });
+      logger = createHumanLogger(args['log-level'], view);
+    } else {
+      logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    }
     const socketPath = args['local-socket'];
     const tunnel = await openTunnel({
       target: targetFromArgs(args),
@@ -64,8 +81,11 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       endpoint: args.endpoint,
       keepAlive: args['keep-alive'],
       logger,
-    }).catch((error: Error) => {
-      process.stderr.write(`ssm-tunnel: ${error.message}\n`);
+    }).catch(async (error: Error) => {
+      view?.close();
+      const { explainOpenError } = await import('../explain-error.js');
+      const explained = await explainOpenError(error, { ...connection, target: args.target });
+      process.stderr.write(`ssm-tunnel: ${explained instanceof Error ? explained.message : String(explained)}\n`);
       // Invalid options are usage errors (2); anything the service or network said is 1.
       process.exit(error instanceof TypeError ? 2 : 1);
     });
@@ -73,9 +93,16 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       ? [`unix:${tunnel.localSocketPath}`]
       : tunnel.localAddresses.map(({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`));
     const remote = `${args['remote-host'] ?? tunnel.stats.targetId ?? args.target}:${args['remote-port']}`;
-    process.stdout.write(`Forwarding ${locals.join(', ')} -> ${remote} (session ${tunnel.sessionId})\n`);
-    process.stdout.write('Waiting for connections...\n');
+    const forwarding = `Forwarding ${locals.join(', ')} -> ${remote} (session ${tunnel.sessionId})`;
+    if (view === undefined || process.stdout.isTTY !== true) {
+      // Scripts read these two lines from stdout; on a terminal the view shows the first instead.
+      process.stdout.write(`${forwarding}\n`);
+      process.stdout.write('Waiting for connections...\n');
+    }
+    view?.info(forwarding);
+    view?.attach(tunnel);
     const stop = (): void => {
+      view?.close();
       void tunnel.close().then(() => process.exit(0));
     };
     process.once('SIGINT', stop);
@@ -83,3 +110,28 @@ export const openCommand: CommandModule<object, OpenArgs> = {
   },
 };
 
+/** The picker: the online nodes, one chosen by a person; then the command line that names it. */
+async function pickTargetFor(args: OpenArgs, connection: { region?: string; profile?: string; endpoint?: string }): Promise<string> {
+  const [{ createSsmSessionApi }, { listNodes }, { pickTarget, shellCommand }, { saveTargets }, { explainError }] = await Promise.all([
+    import('../../aws/ssm-session-api.js'),
+    import('../node-list.js'),
+    import('../target-picker.js'),
+    import('../target-cache.js'),
+    import('../explain-error.js'),
+  ]);
+  const api = createSsmSessionApi(connection);
+  let listing;
+  try {
+    listing = await listNodes(api, { onlineOnly: true });
+  } catch (error) {
+    throw await explainError(error, args.profile === undefined ? {} : { profile: args.profile });
+  } finally {
+    api.destroy();
+  }
+  await saveTargets(listing.nodes.map((node) => ({ id: node.id, ...(node.name === undefined ? {} : { name: node.name }) })));
+  const target = await pickTarget(listing.nodes);
+  const argv = process.argv.slice(2);
+  const at = argv.indexOf('open');
+  process.stderr.write(`Running: ${shellCommand(['ssm-tunnel', ...argv.slice(0, at + 1), '--target', target, ...argv.slice(at + 1)])}\n`);
+  return target;
+}
