@@ -3,6 +3,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { commands } from './commands/index.js';
+import { completeWords } from './completion.js';
 
 // The SDK warns on Node 20 about its releases after January 2027; ours is pinned by the lock file.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -13,6 +14,7 @@ const cli = yargs(hideBin(process.argv))
   .strict()
   .demandCommand(1, 'Name a command: see --help.')
   .recommendCommands()
+  .completion('completion', 'Print a completion script for bash or zsh (see README, "Shell completion")', completeWords)
   .help()
   .alias('h', 'help')
   .version()
@@ -20,6 +22,8 @@ const cli = yargs(hideBin(process.argv))
   .fail((message, error, y) => {
     // A message means bad usage (unknown option, failed check); otherwise a command failed.
     if (!message) throw error;
+    // Completing a half-typed command line: it is incomplete by nature, so nothing to report.
+    if (process.argv.includes('--get-yargs-completions')) return;
     process.stderr.write(`${y.help().toString()}\n\n${message}\n`);
     process.exit(2);
   });
