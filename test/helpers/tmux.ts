@@ -65,7 +65,7 @@ export async function startTerminal(shellCommand: string, options: TerminalOptio
       try {
         await waitFor(async () => predicate((last = await screen())), what, timeoutMs);
       } catch (error) {
-        throw new Error(`${(error as Error).message}; the screen:\n${last}`);
+        throw new Error(`${(error as Error).message}; the screen:\n${last}`, { cause: error });
       }
       return last;
     },
