@@ -49,7 +49,7 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
 /** `350ms`, `4.2s`, `3m05s`, `2h03m`. */
@@ -86,8 +86,8 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
       `${colors.bold('●')} ${state}`,
       `session ${stats.sessionId ?? '–'}`,
       `connections ${stats.openConnections} open / ${stats.totalConnections} total`,
-      `↑ ${formatBytes(stats.bytesUp)} ↓ ${formatBytes(stats.bytesDown)}`,
-      colors.dim(`(${formatBytes(rates.up)}/s ↑ ${formatBytes(rates.down)}/s ↓)`),
+      `↑ ${formatBytes(stats.bytesUp)} ${colors.dim(`(${formatBytes(rates.up)}/s)`)}`,
+      `↓ ${formatBytes(stats.bytesDown)} ${colors.dim(`(${formatBytes(rates.down)}/s)`)}`,
     ].join('  ');
   };
   const render = (): void => {

@@ -81,7 +81,7 @@ describe.skipIf(tmuxTool.skipReason !== undefined)('ssm-tunnel open at a termina
     // One status line, rewritten in place, and it is the last line on the screen.
     const lines = after.split('\n');
     expect(lines.filter((line) => line.startsWith('● ')).length).toBe(1);
-    expect(lines.at(-1)).toMatch(/^● ready .* ↑ 100\.0 KiB ↓ 100\.0 KiB/);
+    expect(lines.at(-1)).toMatch(/^● ready .* ↑ 100\.0 KiB \(\d+(\.\d)? (B|KiB|MiB)\/s\) {2}↓ 100\.0 KiB \(/);
 
     await terminal.sendKeys('C-c');
     expect(await terminal.exitCode()).toBe(0);
