@@ -87,6 +87,23 @@ describe.skipIf(tmuxTool.skipReason !== undefined)('ssm-tunnel open at a termina
     expect(await terminal.exitCode()).toBe(0);
   });
 
+  it('says when the connection to SSM drops, when the session is resumed, and when a lost session is replaced', async () => {
+    terminal = await startTerminal(cliCommand(openArgs()), { env: env() });
+    const ready = await terminal.waitForScreen((s) => s.includes('● ready'), 'the ready status line');
+    const sessionId = /\(session (emulator-[0-9a-f]+)\)/.exec(ready)![1]!;
+    emulator.session(sessionId).dropConnection();
+    const resumed = await terminal.waitForScreen((s) => s.includes('session resumed'), 'the resume line');
+    expect(resumed).toMatch(/^\d\d:\d\d:\d\d connection to SSM lost \(.+\); resuming the session$/m);
+    expect(resumed).toMatch(/^\d\d:\d\d:\d\d session resumed$/m);
+
+    emulator.session(sessionId).end('terminated', 'ended by the test');
+    const replaced = await terminal.waitForScreen((s) => /new session emulator-/.test(s), 'the new session line');
+    expect(replaced).toMatch(/^\d\d:\d\d:\d\d session lost \(.*ended by the test.*\); starting a new one$/m);
+    const newId = /new session (emulator-[0-9a-f]+)/.exec(replaced)![1];
+    expect(newId).not.toBe(sessionId);
+    expect(replaced.split('\n').at(-1)).toContain(`session ${newId}`);
+  });
+
   it('colors the terminal output, and writes no escape sequence for colors with NO_COLOR set', async () => {
     terminal = await startTerminal(cliCommand(openArgs()), { env: env() });
     await terminal.waitForScreen((s) => s.includes('● ready'), 'the ready status line');
