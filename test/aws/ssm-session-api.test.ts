@@ -13,7 +13,7 @@ const FLEET = Array.from({ length: 55 }, (_, i) => `i-f${String(i).padStart(16, 
 const emulator = new EmulatorService({
   targets: {
     [WEB]: { computerName: 'web-1', tags: { Name: 'web-1' }, allowedDestinations: ['127.0.0.1:*', 'db.internal:5432'] },
-    ...Object.fromEntries(FLEET.map((id) => [id, { tags: { fleet: 'batch' } }])),
+    ...Object.fromEntries(FLEET.map((id, i) => [id, { tags: { fleet: 'batch', ...(i === FLEET.length - 1 ? { Name: 'batch-last' } : {}) } }])),
   },
 });
 let endpoint: string;
@@ -169,9 +169,18 @@ describe('describeManagedNodes', () => {
     const fleet = await api.describeManagedNodes([{ key: 'tag:fleet', values: ['batch'] }]);
     expect(fleet.map((node) => node.instanceId)).toEqual(FLEET);
     expect(await api.describeManagedNodes([{ key: 'tag:Name', values: ['web-1'] }])).toEqual([
-      { instanceId: WEB, pingStatus: 'Online', computerName: 'web-1' },
+      { instanceId: WEB, pingStatus: 'Online', computerName: 'web-1', platformType: 'Linux', platformName: 'Amazon Linux 2023', lastPingAt: expect.any(Date) as Date },
     ]);
     expect(await api.describeManagedNodes([])).toHaveLength(FLEET.length + 1);
+  });
+
+  it("reads every node's Name tag across pages with DescribeInstanceProperties", async () => {
+    // 56 nodes: the last one is on the second page of 50.
+    const names = await api.describeNodeNames();
+    expect([...names]).toEqual([
+      [WEB, 'web-1'],
+      [FLEET.at(-1), 'batch-last'],
+    ]);
   });
 
   it('names the filters when the call fails', async () => {
