@@ -8,6 +8,8 @@ import {
 import type { InstanceInformation, SSMClientConfig } from '@aws-sdk/client-ssm';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import { SsmTunnelError } from '../errors.js';
+import { NetworkAgent } from './network.js';
 import type {
   AwsConnectionOptions,
   ManagedNode,
@@ -38,6 +40,7 @@ export interface SsmSessionApiOptions extends AwsConnectionOptions {
 export interface SsmSessionApi extends SessionApi {
   /** Managed nodes matching every filter (all pages). DescribeInstanceInformation returns no tags, so `tags` stays unset. */
   describeManagedNodes(filters: ManagedNodeFilter[]): Promise<ManagedNode[]>;
+  readonly webSocketAgent: NetworkAgent;
   /** Releases the SDK client's sockets. */
   destroy(): void;
 }
@@ -79,6 +82,9 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
   // A copy: the SDK annotates the object it is given, and callers compare theirs (config reloads).
   if (options.credentials !== undefined) config.credentials = { ...options.credentials };
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+  // One agent for the API and the sessions' WebSockets: same proxy, same CAs (network.ts).
+  const agent = new NetworkAgent({ proxy: options.proxy, caBundle: options.caBundle, profile: options.profile, logger });
+  config.requestHandler = { httpsAgent: agent, httpAgent: agent };
   const client = new SSMClient(config);
 
   async function call<T>(operation: string, subject: string, send: () => Promise<T>): Promise<T> {
@@ -87,6 +93,11 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
       logger.debug({ operation, subject }, 'SSM call succeeded');
       return output;
     } catch (error) {
+      // Proxy, certificate and CA-bundle failures already name the host and the cause.
+      if (error instanceof SsmTunnelError) {
+        logger.debug({ operation, subject, error: error.code }, 'SSM call failed');
+        throw error;
+      }
       const fields = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorFields;
       const wrapped = new SsmApiError(operation, subject, error, fields.$fault, fields.$metadata?.httpStatusCode);
       logger.debug({ operation, subject, error: wrapped.name, status: wrapped.httpStatusCode }, 'SSM call failed');
@@ -95,6 +106,8 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
   }
 
   return {
+    webSocketAgent: agent,
+
     async startSession(request: StartSessionRequest): Promise<SessionGrant> {
       const parameters: Record<string, string[]> = {
         portNumber: [String(request.remotePort)],
