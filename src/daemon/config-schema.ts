@@ -67,7 +67,7 @@ export interface DaemonConfig {
   tunnels: TunnelDefinition[];
 }
 
-const CONNECTION_KEYS = ['region', 'profile', 'endpoint', 'credentials', 'proxy', 'caBundle', 'reconnect', 'connectTimeout', 'keepAlive'];
+const CONNECTION_KEYS = ['region', 'profile', 'endpoint', 'credentials', 'reconnect', 'connectTimeout', 'keepAlive', 'proxy', 'caBundle'];
 const TUNNEL_ONLY_KEYS = ['name', 'target', 'remote', 'local', 'sessions'];
 const TOP_LEVEL_KEYS = ['defaults', 'log', 'status', 'shutdownGrace', 'tunnels'];
 
