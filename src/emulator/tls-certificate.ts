@@ -4,6 +4,7 @@
  * TLS-inspecting proxy does), and clients trust the CA through the file written here
  * (AWS_CA_BUNDLE, caBundle). Keys live in memory only and die with the emulator.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +31,8 @@ export async function createTlsIdentity(): Promise<EmulatorTlsIdentity> {
   const notBeforeDate = new Date(Date.now() - 60_000);
   const notAfterDate = new Date(notBeforeDate.getTime() + VALIDITY_MS);
   const common = { keyType: 'ec' as const, curve: 'P-256' as const, algorithm: 'sha256', notBeforeDate, notAfterDate };
-  const ca = await generate([{ name: 'commonName', value: 'ssm-tunnel emulator test CA' }], {
+  // A name of its own: a client trusting two emulators' CAs must not mistake one for the other.
+  const ca = await generate([{ name: 'commonName', value: `ssm-tunnel emulator test CA ${randomBytes(4).toString('hex')}` }], {
     ...common,
     extensions: [
       { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },

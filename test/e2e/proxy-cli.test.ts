@@ -58,6 +58,15 @@ function track(cli: CliProcess): CliProcess {
   return cli;
 }
 
+/** The local port `open` prints once its session is up; fails with its stderr if it exits first. */
+async function readyPort(open: CliProcess): Promise<number> {
+  await waitFor(() => {
+    if (open.child.exitCode !== null) throw new Error(`open exited ${open.child.exitCode}: ${open.stderr}`);
+    return open.stdout.includes('Waiting for connections...');
+  }, 'the ready line');
+  return Number(/^Forwarding 127\.0\.0\.1:(\d+)/m.exec(open.stdout)?.[1]);
+}
+
 function openArgs(w: World, ...extra: string[]): string[] {
   return ['open', '--target', TARGET, '--remote-host', '127.0.0.1', '--remote-port', String(w.destination.port), '--endpoint', w.endpoint, '--region', w.emulator.region, ...extra];
 }
@@ -73,8 +82,7 @@ describe('ssm-tunnel behind a proxy', () => {
   it('open forwards byte-exact with HTTPS_PROXY and AWS_CA_BUNDLE from the environment, through the proxy', async () => {
     const w = await world();
     const open = track(spawnCli(openArgs(w), { env: { ...w.env, HTTPS_PROXY: w.proxy.url, AWS_CA_BUNDLE: w.emulator.caFile! } }));
-    await waitFor(() => open.stdout.includes('Waiting for connections...'), 'the ready line');
-    const port = Number(/^Forwarding 127\.0\.0\.1:(\d+)/m.exec(open.stdout)?.[1]);
+    const port = await readyPort(open);
     const payload = randomBytes(100_000);
     expect((await roundTrip(port, payload)).equals(payload)).toBe(true);
     expect(w.proxy.connects).toEqual(expect.arrayContaining([`localhost:${w.emulator.port}`, `127.0.0.1:${w.emulator.port}`]));
@@ -94,6 +102,19 @@ describe('ssm-tunnel behind a proxy', () => {
     const result = await runCli(openArgs(w), { env: w.env });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('ssm-tunnel: self-signed certificate in certificate chain for localhost; set AWS_CA_BUNDLE or caBundle');
+  });
+
+  it('open trusts NODE_EXTRA_CA_CERTS, alone and next to a --ca-bundle of another CA (a bundle adds to the CAs, not replaces them)', async () => {
+    const w = await world();
+    const other = await startEmulator({ tls: true, targets: {} });
+    cleanups.push(() => other.close());
+    for (const extra of [[], ['--ca-bundle', other.caFile!]]) {
+      const open = track(spawnCli(openArgs(w, '--proxy', 'none', ...extra), { env: { ...w.env, NODE_EXTRA_CA_CERTS: w.emulator.caFile! } }));
+      const port = await readyPort(open);
+      const payload = randomBytes(20_000);
+      expect((await roundTrip(port, payload)).equals(payload)).toBe(true);
+      await open.kill();
+    }
   });
 
   it('the daemon keeps retrying a tunnel whose proxy refuses the password, and never logs it', async () => {
