@@ -143,17 +143,18 @@ export class NetworkAgent extends Agent {
       if (!options.secureEndpoint) return netConnect(options);
       return verified(tlsConnect(tlsOptions), host);
     }
-    const socket = await this.throughProxy(route.url, req, options.secureEndpoint ? { ...tlsOptions, secureEndpoint: true } : options, where);
+    const socket = await this.throughProxy(route.url, req, options.secureEndpoint ? { ...tlsOptions, secureEndpoint: true } : options, where, secureContext);
     return socket instanceof TLSSocket ? verified(socket, host) : socket;
   }
 
-  private async throughProxy(proxy: string, req: ClientRequest, options: AgentConnectOpts, where: string): Promise<Duplex> {
+  private async throughProxy(proxy: string, req: ClientRequest, options: AgentConnectOpts, where: string, secureContext: SecureContext | undefined): Promise<Duplex> {
     const shown = redactUrl(proxy);
     const problem = proxyUrlProblem(proxy);
     if (problem !== undefined) throw new InvalidOptionError(`the proxy ${JSON.stringify(shown)} cannot be used (${problem})`);
     let agent = this.proxyAgents.get(proxy);
     if (agent === undefined) {
-      agent = new HttpsProxyAgent(proxy, { keepAlive: true });
+      // An https:// proxy is trusted with the same CAs as the servers behind it.
+      agent = new HttpsProxyAgent(proxy, { keepAlive: true, ...(secureContext === undefined ? {} : { secureContext }) });
       this.proxyAgents.set(proxy, agent);
     }
     this.log.debug({ viaProxy: shown, to: where }, 'connecting through the proxy');
@@ -166,7 +167,11 @@ export class NetworkAgent extends Agent {
     try {
       socket = await agent.connect(req, options);
     } catch (error) {
-      throw new SsmTunnelError(ErrorCode.PROXY, `cannot reach the proxy ${shown} to connect to ${where}: ${(error as Error).message}`, { cause: error });
+      // An https:// proxy whose own certificate is not trusted: as permanent as a server's.
+      throw (
+        certificateError(error as Error, `the proxy ${shown}`) ??
+        new SsmTunnelError(ErrorCode.PROXY, `cannot reach the proxy ${shown} to connect to ${where}: ${(error as Error).message}`, { cause: error })
+      );
     } finally {
       req.off('proxyConnect', onAnswer);
     }
@@ -199,7 +204,10 @@ function verified(socket: TLSSocket, host: string): Promise<TLSSocket> {
   });
 }
 
-/** `<reason> for <host>; set AWS_CA_BUNDLE or caBundle`, or undefined for errors that are not about the certificate. */
+/**
+ * `<reason> for <host>; set AWS_CA_BUNDLE or caBundle`, or undefined for errors that are not about
+ * the certificate. `host` names the server (a host name, or `the proxy <redacted URL>`).
+ */
 export function certificateError(error: Error & { code?: string }, host: string): SsmTunnelError | undefined {
   if (error.code === undefined || !CERTIFICATE_ERRORS.has(error.code)) return undefined;
   const hint = error.code === 'ERR_TLS_CERT_ALTNAME_INVALID' ? '' : '; set AWS_CA_BUNDLE or caBundle';

@@ -14,6 +14,7 @@ import { pino } from 'pino';
 import { NetworkAgent } from '../../src/aws/network.js';
 import { createSsmSessionApi } from '../../src/aws/ssm-session-api.js';
 import { ClientDataChannel } from '../../src/channel/client-data-channel.js';
+import { createTlsIdentity } from '../../src/emulator/tls-certificate.js';
 import { openTunnel, type Tunnel, type TunnelOptions } from '../../src/index.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { bulkServer, echoServer, type BulkRecord, type Destination } from '../helpers/destinations.js';
@@ -168,6 +169,22 @@ describe('behind an HTTP proxy, against the emulator over TLS', () => {
     await expectByteExact(await s.open({ proxy: 'none', caBundle: s.emulator.caFile! }));
     expect(fromOption.connects).toEqual(expect.arrayContaining([s.apiHost, s.streamHost]));
     expect(fromEnv.connects).toEqual([]);
+  });
+
+  it('speaks TLS to an https:// proxy, trusting its CA from the same bundle as the emulator', async () => {
+    const s = await setup();
+    const identity = await createTlsIdentity();
+    cleanups.push(() => identity.remove());
+    const forward = await startForwardProxy(undefined, identity);
+    cleanups.push(() => forward.close());
+    const bundle = join(identity.caFile, '..', 'both.pem');
+    await writeFile(bundle, `${identity.caCertificate.trim()}\n${s.emulator.caCertificate!.trim()}\n`);
+    expect(forward.url).toMatch(/^https:/);
+    const untrusted = (await s.open({ proxy: forward.url, caBundle: s.emulator.caFile! }).catch((e: unknown) => e)) as Error & { code?: string };
+    expect(untrusted.code).toBe('ERR_TLS_CERTIFICATE');
+    expect(untrusted.message).toBe(`self-signed certificate in certificate chain for the proxy ${forward.url}; set AWS_CA_BUNDLE or caBundle`);
+    await expectByteExact(await s.open({ proxy: forward.url, caBundle: bundle }));
+    expect(forward.connects).toEqual(expect.arrayContaining([s.apiHost, s.streamHost]));
   });
 
   it('resumes through the proxy when the proxy drops the WebSocket mid-transfer, byte-exact', async () => {

@@ -4,11 +4,12 @@
  */
 import { once } from 'node:events';
 import { createServer, type IncomingMessage } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { createProxy } from 'proxy';
 
 export interface ForwardProxy {
-  /** `http://127.0.0.1:<port>` (no credentials). */
+  /** `http://127.0.0.1:<port>` (`https://` with `tls`; no credentials). */
   readonly url: string;
   readonly port: number;
   /** Every CONNECT target (`host:port`) in arrival order, accepted or not. */
@@ -20,9 +21,12 @@ export interface ForwardProxy {
   close(): Promise<void>;
 }
 
-/** With `credentials`, CONNECTs must carry `Proxy-Authorization: Basic user:password`. */
-export async function startForwardProxy(credentials?: { user: string; password: string }): Promise<ForwardProxy> {
-  const server = createProxy(createServer());
+/**
+ * With `credentials`, CONNECTs must carry `Proxy-Authorization: Basic user:password`; with `tls`,
+ * clients speak TLS to the proxy itself (an `https://` proxy URL).
+ */
+export async function startForwardProxy(credentials?: { user: string; password: string }, tls?: { key: string; cert: string }): Promise<ForwardProxy> {
+  const server = createProxy(tls === undefined ? createServer() : createTlsServer(tls));
   const connects: string[] = [];
   const refused: string[] = [];
   const tunnels = new Map<Socket, string>();
@@ -43,7 +47,7 @@ export async function startForwardProxy(credentials?: { user: string; password: 
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
     port,
     connects,
     refused,
