@@ -1,4 +1,4 @@
-import type { ManagedNode } from '../aws/session-api.js';
+import type { AwsConnectionOptions, ManagedNode } from '../aws/session-api.js';
 import { errorCode, ErrorCode, SsmTunnelError } from '../errors.js';
 
 /*
@@ -78,10 +78,11 @@ function messageChain(error: unknown): string {
 }
 
 /** explainError for a failed `open`: looks the target up (DescribeInstanceInformation) when it is a node id. */
-export async function explainOpenError(error: unknown, options: { region?: string; profile?: string; endpoint?: string; target?: string }): Promise<unknown> {
+export async function explainOpenError(error: unknown, options: AwsConnectionOptions & { target?: string | undefined }): Promise<unknown> {
   const { createSsmSessionApi } = await import('../aws/ssm-session-api.js');
   const targetId = options.target !== undefined && /^(i|mi)-[0-9a-f]+$/.test(options.target) ? options.target : undefined;
-  const api = createSsmSessionApi({ region: options.region, profile: options.profile, endpoint: options.endpoint, maxAttempts: 1 });
+  const { target: _target, ...connection } = options;
+  const api = createSsmSessionApi({ ...connection, maxAttempts: 1 });
   try {
     return await explainError(error, {
       ...(options.profile === undefined ? {} : { profile: options.profile }),

@@ -4,6 +4,7 @@ import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
 import { hasTarget, targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 import { canPrompt, colorsWanted, humanOutputWanted } from '../terminal.js';
 import type { TerminalView } from '../terminal-view.js';
+import type { AwsConnectionOptions } from '../../aws/session-api.js';
 import type { LevelWithSilent, Logger } from 'pino';
 
 interface OpenArgs extends TargetArgs {
@@ -17,6 +18,8 @@ interface OpenArgs extends TargetArgs {
   region?: string;
   profile?: string;
   endpoint?: string;
+  proxy?: string;
+  'ca-bundle'?: string;
   'keep-alive': boolean;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
@@ -37,6 +40,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
       .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
+      .option('proxy', { type: 'string', describe: 'Outbound proxy for the API and the data channel: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
+      .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
       .option('keep-alive', { type: 'boolean', default: false, describe: "Keep the session from reaching the service's idle timeout" })
       .options(LOG_OPTIONS)
       .check((argv) => {
@@ -51,7 +56,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', '')
       .example('$0 open --ecs-cluster prod --ecs-service api --remote-host db.internal --remote-port 5432', 'through a running task of an ECS service'),
   handler: async (args) => {
-    const connection = { region: args.region, profile: args.profile, endpoint: args.endpoint };
+    const connection = { region: args.region, profile: args.profile, endpoint: args.endpoint, proxy: args.proxy, caBundle: args['ca-bundle'] };
     const { configuredRegion } = await import('../../aws/region.js');
     if ((await configuredRegion(connection)) === undefined) {
       const { missingRegionError } = await import('../explain-error.js');
@@ -79,6 +84,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       region: args.region,
       profile: args.profile,
       endpoint: args.endpoint,
+      proxy: args.proxy,
+      caBundle: args['ca-bundle'],
       keepAlive: args['keep-alive'],
       logger,
     }).catch(async (error: Error) => {
@@ -111,7 +118,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
 };
 
 /** The picker: the online nodes, one chosen by a person; then the command line that names it. */
-async function pickTargetFor(args: OpenArgs, connection: { region?: string; profile?: string; endpoint?: string }): Promise<string> {
+async function pickTargetFor(args: OpenArgs, connection: AwsConnectionOptions): Promise<string> {
   const [{ createSsmSessionApi }, { listNodes }, { pickTarget, shellCommand }, { saveTargets }, { explainError }] = await Promise.all([
     import('../../aws/ssm-session-api.js'),
     import('../node-list.js'),

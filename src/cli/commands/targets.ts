@@ -7,6 +7,8 @@ interface TargetsArgs {
   region?: string;
   profile?: string;
   endpoint?: string;
+  proxy?: string;
+  'ca-bundle'?: string;
 }
 
 export const targetsCommand: CommandModule<object, TargetsArgs> = {
@@ -20,6 +22,8 @@ export const targetsCommand: CommandModule<object, TargetsArgs> = {
       .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
       .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
+      .option('proxy', { type: 'string', describe: 'Outbound proxy for the API: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
+      .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
       .check((argv) => {
         const bad = argv.tag?.find((pair) => pair.indexOf('=') <= 0);
         if (bad !== undefined) throw new Error(`--tag must be Key=Value, got ${JSON.stringify(bad)}`);
@@ -36,7 +40,7 @@ export const targetsCommand: CommandModule<object, TargetsArgs> = {
       import('../node-list.js'),
       import('../target-cache.js'),
     ]);
-    const connection = { region: args.region, profile: args.profile, endpoint: args.endpoint };
+    const connection = { region: args.region, profile: args.profile, endpoint: args.endpoint, proxy: args.proxy, caBundle: args['ca-bundle'] };
     if ((await configuredRegion(connection)) === undefined) throw missingRegionError(args.profile);
     const api = createSsmSessionApi(connection);
     try {
