@@ -1,6 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { formatConfigError, loadConfig } from '../../daemon/config.js';
-import { preflightTable, preflightTunnels } from '../../daemon/preflight.js';
 import { definitionsTable } from '../../daemon/status-table.js';
 import { formatHostPort } from '../../daemon/tunnel-status.js';
 import { EXIT_INVALID_CONFIG } from './up.js';
@@ -27,6 +25,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .example('$0 check --config tunnels.yaml', '')
       .example('$0 check --config tunnels.yaml --connect', 'pre-flight: can every destination be reached?'),
   handler: async (args) => {
+    const { formatConfigError, loadConfig } = await import('../../daemon/config.js');
     const loaded = await loadConfig(args.config);
     if ('errors' in loaded) {
       for (const error of loaded.errors) process.stderr.write(`${formatConfigError(error)}\n`);
@@ -45,6 +44,8 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!args.connect) return;
     process.stdout.write('\nConnecting to each destination once...\n\n');
+    // The SDK and the tunnel code load only for --connect.
+    const { preflightTable, preflightTunnels } = await import('../../daemon/preflight.js');
     const results = await preflightTunnels(config.tunnels);
     process.stdout.write(preflightTable(results, config.tunnels));
     if (results.some((result) => result.outcome !== 'reachable')) process.exitCode = EXIT_UNREACHABLE;

@@ -1,8 +1,9 @@
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
 import { parseDuration } from '../../daemon/duration.js';
-import { DEFAULT_AGENT_VERSION, startEmulator, type EmulatorTargetConfig } from '../../emulator/index.js';
-import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
+import { DEFAULT_AGENT_VERSION } from '../../emulator/agent-knobs.js';
+import type { EmulatorTargetConfig } from '../../emulator/index.js';
+import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 
 interface EmulatorArgs {
   port: number;
@@ -61,7 +62,8 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       .example(`$0 emulator --port 8443 --target ${EXAMPLE_TARGET}=127.0.0.1:5432`, 'one node whose sessions reach local port 5432')
       .example(`$0 emulator --target ${EXAMPLE_TARGET} --agent-version 3.0.0.0 --no-pacing`, 'basic mode, full speed'),
   handler: async (args) => {
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const [{ startEmulator }, { createCliLogger }] = await Promise.all([import('../../emulator/index.js'), import('../logger.js')]);
+    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     let targets: Record<string, EmulatorTargetConfig>;
     let idleTimeoutMs: number;
     let maxSessionDurationMs: number | undefined;

@@ -1,7 +1,6 @@
-import type { CommandModule } from 'yargs';
-import { openTunnel } from '../../tunnel/tunnel.js';
-import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
 import type { LevelWithSilent } from 'pino';
+import type { CommandModule } from 'yargs';
+import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 
 interface OpenArgs {
   target?: string;
@@ -26,7 +25,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
   describe: 'Open one tunnel and keep it up until Ctrl-C',
   builder: (y) =>
     y
-      .option('target', { type: 'string', describe: 'Instance or managed node id (i-…, mi-…), or name:<Name tag>' })
+      .option('target', { type: 'string', describe: 'Instance or managed node id (i-..., mi-...), or name:<Name tag>' })
       .option('tag', { type: 'string', array: true, describe: 'Find the target by tag instead: Key=Value (repeat to require several)' })
       .option('remote-host', { type: 'string', describe: 'Destination as seen from the target (default: the target itself)' })
       .option('remote-port', { type: 'number', demandOption: true, describe: 'Destination port' })
@@ -54,7 +53,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       })
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', ''),
   handler: async (args) => {
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const [{ openTunnel }, { createCliLogger }] = await Promise.all([import('../../tunnel/tunnel.js'), import('../logger.js')]);
+    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     const socketPath = args['local-socket'];
     const tunnel = await openTunnel({
       target: args.target ?? { tag: parseTags(args.tag ?? []) },
