@@ -4,7 +4,7 @@
  * command loads a few files holding only the code it runs instead of hundreds of modules. The
  * library is built by tsc (dist/src); this is only the executable. `npm run build` runs both.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -13,7 +13,7 @@ const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8
 
 // Chunk names carry content hashes: clear out the previous build's.
 rmSync(new URL('dist/cli', root), { recursive: true, force: true });
-await build({
+const result = await build({
   absWorkingDir: fileURLToPath(root),
   entryPoints: { 'ssm-tunnel': 'src/cli/main.ts' },
   outdir: 'dist/cli',
@@ -37,4 +37,8 @@ await build({
   // CommonJS dependencies (ws, pino, parts of the SDK) call require(); an ES module has none.
   banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
+  metafile: true,
 });
+// Which sources each output file holds: test/cli/lazy-loading.test.ts checks what a command loads.
+// Beside dist/cli, not in it: the package's executable does not need it.
+writeFileSync(new URL('dist/cli-meta.json', root), JSON.stringify(result.metafile));

@@ -23,8 +23,8 @@ import { upCommand } from './up.js';
  *   The bundler (scripts/build-cli.js) turns each dynamic import into a chunk of its own, loaded
  *   only when that handler runs.
  * - Add the module to `commands` below.
- * - `npm test` checks that --help loads no chunk of the SDK, ws, pino or the emulator
- *   (test/cli/startup.test.ts); `npm run bench -- startup` measures the result.
+ * - `npm test` checks that --version and --help load none of the SDK, ws, pino, yaml, the tunnel or the emulator
+ *   (test/cli/lazy-loading.test.ts); `npm run bench -- startup` measures the result.
  */
 
 /** A sub-command with its own argument type, erased so the list can hold them all. */
