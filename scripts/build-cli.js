@@ -4,7 +4,7 @@
  * command loads a few files holding only the code it runs instead of hundreds of modules. The
  * library is built by tsc (dist/src); this is only the executable. `npm run build` runs both.
  */
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
 
@@ -40,5 +40,7 @@ const result = await build({
   metafile: true,
 });
 // Which sources each output file holds: test/cli/lazy-loading.test.ts checks what a command loads.
-// Beside dist/cli, not in it: the package's executable does not need it.
-writeFileSync(new URL('dist/cli-meta.json', root), JSON.stringify(result.metafile));
+// In the tools' cache, not in dist: the published package has no use for it.
+const metaDir = new URL('node_modules/.cache/ssm-tunnel/', root);
+mkdirSync(metaDir, { recursive: true });
+writeFileSync(new URL('cli-meta.json', metaDir), JSON.stringify(result.metafile));

@@ -15,9 +15,9 @@ import { loadedModules } from '../helpers/module-graph.js';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const { version } = JSON.parse(readFileSync(new URL('package.json', `file://${ROOT}`), 'utf8')) as { version: string };
 
-/** The sources bundled into each file of dist/cli, from the metafile the build writes. */
+/** The sources bundled into each file of dist/cli, from the metafile scripts/build-cli.js writes. */
 function bundledSources(files: string[]): string[] {
-  const meta = JSON.parse(readFileSync(new URL('dist/cli-meta.json', `file://${ROOT}`), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const meta = JSON.parse(readFileSync(new URL('node_modules/.cache/ssm-tunnel/cli-meta.json', `file://${ROOT}`), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
   return files.flatMap((file) => Object.keys(meta.outputs[relative(ROOT, file)]?.inputs ?? {}));
 }
 
