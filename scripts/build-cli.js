@@ -28,9 +28,9 @@ const result = await build({
   // in it (about 1 MB for client-ssm), which the bundler cannot tree-shake.
   mainFields: ['module', 'main'],
   // yargs lays out help text with cliui, whose string-width 7 runs Intl.Segmenter and an emoji
-  // regex over every character; string-width 8 (yargs' own dependency, same API and widths)
-  // measures printable ASCII by its length. Resolved from the package root, so both get version 8.
-  alias: { 'string-width': 'string-width' },
+  // regex over every character. The shim measures printable ASCII by its length and hands
+  // anything else to string-width 8 (yargs' own dependency, same API and widths).
+  alias: { 'string-width': './scripts/string-width-ascii.js' },
   define: { SSM_TUNNEL_VERSION: JSON.stringify(version) },
   // ws loads these optional native add-ons with require() when they are installed; they cannot be bundled.
   external: ['bufferutil', 'utf-8-validate'],
