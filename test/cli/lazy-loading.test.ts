@@ -62,12 +62,12 @@ describe('what the CLI loads', () => {
 });
 
 describe('what the library loads', () => {
-  it("import('ssm-tunnel') loads the tunnel but none of the emulator, yargs or pino-pretty", async () => {
+  it("import('ssm-tunnel') loads the tunnel but none of the emulator, yargs, pino-pretty or the ECS client", async () => {
     const { files } = await loadedModules(['--input-type=module', '-e', "await import('ssm-tunnel');"], ROOT);
     const inPackage = files.map((file) => relative(ROOT, file));
     expect(inPackage).toContain('dist/src/index.js');
     expect(inPackage).toContain('dist/src/tunnel/tunnel.js');
-    const unwanted = inPackage.filter((file) => ['dist/src/emulator/', 'node_modules/yargs/', 'node_modules/pino-pretty/', 'dist/cli/'].some((prefix) => file.startsWith(prefix)));
+    const unwanted = inPackage.filter((file) => ['dist/src/emulator/', 'node_modules/yargs/', 'node_modules/pino-pretty/', 'node_modules/@aws-sdk/client-ecs/', 'dist/cli/'].some((prefix) => file.startsWith(prefix)));
     expect(unwanted).toEqual([]);
   });
 });
