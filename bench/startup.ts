@@ -180,7 +180,8 @@ export function renderStartup(results: StartupResult[], rounds: number, loadAver
   return [
     ...lines,
     '',
-    `Median of ${rounds} cold runs per row (a new process each), run round-robin after one untimed round; × bare node is the median of each run divided ` +
+    `${new Date().toISOString().slice(0, 10)}, Node ${process.version}. ` +
+      `Median of ${rounds} cold runs per row (a new process each), run round-robin after one untimed round; × bare node is the median of each run divided ` +
       `by bare node's run in the same round. Load average ${loadAverage.toFixed(2)} at the end. ` +
       'Timed from spawn to exit, or for `open` to its "Waiting for connections" line (the session is up and the port listens), with the emulator ' +
       '(paced like the real agent) running in the benchmark process. The CLI is the bundle `npm run build` writes (dist/cli/ssm-tunnel.js).',
