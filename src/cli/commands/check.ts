@@ -6,6 +6,8 @@ import { EXIT_INVALID_CONFIG } from './up.js';
 interface CheckArgs {
   config: string;
   connect: boolean;
+  proxy?: string;
+  'ca-bundle'?: string;
 }
 
 /** `--connect`: some tunnel's destination is not reachable. */
@@ -22,6 +24,8 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
         default: false,
         describe: "Also start each tunnel's session once, open one connection to its destination, report reachable / refused / denied / failed, and end the session",
       })
+      .option('proxy', { type: 'string', describe: "With --connect: this proxy (URL or none) instead of the config's and the environment's" })
+      .option('ca-bundle', { type: 'string', describe: "With --connect: this PEM file of CAs instead of the config's, AWS_CA_BUNDLE and the profile's" })
       .example('$0 check --config tunnels.yaml', '')
       .example('$0 check --config tunnels.yaml --connect', 'pre-flight: can every destination be reached?'),
   handler: async (args) => {
@@ -43,11 +47,26 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     if (status?.exposed) lines.push(`Warning: the status endpoint listens on ${status.host}, which other machines can reach`);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!args.connect) return;
+    // The SDK, the proxy support and the tunnel code load only for --connect.
+    const [{ checkProxyOption }, { networkTable, preflightTable, preflightTunnels }] = await Promise.all([
+      import('../../aws/network.js'),
+      import('../../daemon/preflight.js'),
+    ]);
+    const tunnels = config.tunnels.map((tunnel) => ({
+      ...tunnel,
+      ...(args.proxy === undefined ? {} : { proxy: args.proxy }),
+      ...(args['ca-bundle'] === undefined ? {} : { caBundle: args['ca-bundle'] }),
+    }));
+    try {
+      for (const tunnel of tunnels) checkProxyOption(tunnel.proxy, '--proxy');
+    } catch (error) {
+      process.stderr.write(`ssm-tunnel check: ${(error as Error).message}\n`);
+      process.exit(EXIT_INVALID_CONFIG);
+    }
+    process.stdout.write(`\nNetwork (proxy for the API endpoint, CAs trusted):\n\n${await networkTable(tunnels)}\n`);
     process.stdout.write('\nConnecting to each destination once...\n\n');
-    // The SDK and the tunnel code load only for --connect.
-    const { preflightTable, preflightTunnels } = await import('../../daemon/preflight.js');
-    const results = await preflightTunnels(config.tunnels);
-    process.stdout.write(preflightTable(results, config.tunnels));
+    const results = await preflightTunnels(tunnels);
+    process.stdout.write(preflightTable(results, tunnels));
     if (results.some((result) => result.outcome !== 'reachable')) process.exitCode = EXIT_UNREACHABLE;
   },
 };
