@@ -32,8 +32,10 @@ const result = await build({
   // anything else to string-width 8 (yargs' own dependency, same API and widths).
   alias: { 'string-width': './scripts/string-width-ascii.js' },
   define: { SSM_TUNNEL_VERSION: JSON.stringify(version) },
-  // ws loads these optional native add-ons with require() when they are installed; they cannot be bundled.
-  external: ['bufferutil', 'utf-8-validate'],
+  // ws loads these optional native add-ons with require() when they are installed; they cannot be
+  // bundled. selfsigned (the emulator's --tls) is CommonJS loaded with import(): in a split bundle
+  // such a chunk has only a default export, while Node's own loader also gives it named ones.
+  external: ['bufferutil', 'utf-8-validate', 'selfsigned'],
   // CommonJS dependencies (ws, pino, parts of the SDK) call require(); an ES module has none.
   banner: { js: "import { createRequire as __createRequire } from 'node:module';\nconst require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
