@@ -1,4 +1,4 @@
-import type { LogFormat } from './logger.js';
+import type { LogFormat } from './log-options.js';
 
 /*
  * What the terminal allows, decided before anything heavy is loaded: whether a person can answer a

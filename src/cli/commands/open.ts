@@ -1,11 +1,10 @@
+import type { LevelWithSilent, Logger } from 'pino';
 import type { CommandModule } from 'yargs';
-import { openTunnel } from '../../tunnel/tunnel.js';
-import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
+import type { AwsConnectionOptions } from '../../aws/session-api.js';
+import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import { hasTarget, targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 import { canPrompt, colorsWanted, humanOutputWanted } from '../terminal.js';
 import type { TerminalView } from '../terminal-view.js';
-import type { AwsConnectionOptions } from '../../aws/session-api.js';
-import type { LevelWithSilent, Logger } from 'pino';
 
 interface OpenArgs extends TargetArgs {
   'remote-host'?: string;
@@ -63,6 +62,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       throw missingRegionError(args.profile);
     }
     if (!hasTarget(args)) args.target = await pickTargetFor(args, connection);
+    const { openTunnel } = await import('../../tunnel/tunnel.js');
     let view: TerminalView | undefined;
     let logger: Logger;
     if (humanOutputWanted(args['log-format'])) {
@@ -70,7 +70,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       view = createTerminalView({ stream: process.stderr, color: colorsWanted() });
       logger = createHumanLogger(args['log-level'], view);
     } else {
-      logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+      const { createCliLogger } = await import('../logger.js');
+      logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     }
     const socketPath = args['local-socket'];
     const tunnel = await openTunnel({
