@@ -39,6 +39,8 @@ export const ErrorCode = {
   ABORTED: 'ERR_ABORTED',
   /** The local address or socket could not be listened on. */
   LISTEN: 'ERR_LISTEN',
+  /** The proxy has `maxSessions` destinations with open connections and none idle to end for a new one. */
+  TOO_MANY_SESSIONS: 'ERR_TOO_MANY_SESSIONS',
 } as const;
 
 export type OwnErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,10 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { ClientDataChannel } from '../channel/client-data-channel.js';
 import type { SessionApi } from '../aws/session-api.js';
 import { resolveTarget } from '../aws/target-resolver.js';
 import { BasicForwarder } from '../forward/basic-forwarder.js';
-import type { ConnectionSummary } from '../forward/forwarding-channel.js';
+import type { ConnectionSummary, LocalSocket } from '../forward/forwarding-channel.js';
 import { MuxForwarder } from '../forward/mux-forwarder.js';
 import { clientPortMode, Flag, type ClientPortModeDecision } from '../protocol/index.js';
 import type { Logger } from '../logging.js';
@@ -124,7 +123,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     return this.channel.connected;
   }
 
-  handle(socket: Socket, id: number): void {
+  handle(socket: LocalSocket, id: number): void {
     this.forwarder.handle(socket, id);
   }
 

@@ -1,0 +1,124 @@
+import type { SessionApi } from '../aws/session-api.js';
+import { ErrorCode, isRetryable, SsmTunnelError } from '../errors.js';
+import type { ConnectionSummary, LocalSocket } from '../forward/forwarding-channel.js';
+import type { Logger } from '../logging.js';
+import type { ResolvedTunnelOptions } from '../tunnel/resolve-options.js';
+import { SessionSlot, type SlotState } from '../tunnel/session-slot.js';
+import type { PoolMember } from './destination-pool.js';
+
+/*
+ * One destination's session for the proxy: a session slot (start, resume, replacement when lost,
+ * TerminateSession at the end) whose readiness requests can wait for, within a time limit.
+ */
+
+export interface DestinationSessionOptions {
+  /** How long a request waits for the session to come up before it is refused. */
+  connectTimeoutMs: number;
+  /** Told each time a session (the first or a replacement) comes up. */
+  onSession: () => void;
+  onConnectionClosed: (summary: ConnectionSummary) => void;
+}
+
+export class DestinationSession implements PoolMember {
+  private readonly slot: SessionSlot;
+  private readonly abort = new AbortController();
+  private lastError: Error | undefined;
+  private permanentError: Error | undefined;
+  private closing: Promise<void> | undefined;
+  /**
+   * Set once a connection through the current session was not refused: later connections get
+   * their success reply at once instead of waiting out the refusal check.
+   */
+  reachable = false;
+
+  constructor(
+    api: SessionApi,
+    sessionOptions: ResolvedTunnelOptions,
+    log: Logger,
+    private readonly options: DestinationSessionOptions,
+  ) {
+    this.slot = new SessionSlot(api, sessionOptions, log, this.abort.signal);
+    this.slot.on('startFailed', (error) => {
+      this.lastError = error;
+      if (!isRetryable(error)) this.permanentError = error;
+    });
+    this.slot.on('gaveUp', (error) => {
+      this.permanentError = error;
+    });
+    this.slot.on('session', () => {
+      this.reachable = false;
+      this.options.onSession();
+    });
+    this.slot.on('connectionClosed', (summary) => this.options.onConnectionClosed(summary));
+    this.slot.start();
+  }
+
+  get state(): SlotState {
+    return this.slot.state;
+  }
+
+  get sessionId(): string | undefined {
+    return this.slot.session?.sessionId;
+  }
+
+  get targetId(): string | undefined {
+    return this.slot.session?.targetId;
+  }
+
+  get openConnections(): number {
+    return this.slot.session?.activeConnections ?? 0;
+  }
+
+  /**
+   * Resolves when a session is up; rejects at once on an error no retry can fix, else after
+   * connectTimeoutMs with `ERR_CONNECT_TIMEOUT` (the last start error as its cause).
+   */
+  ready(): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(new SsmTunnelError(ErrorCode.TUNNEL_CLOSED, 'the session was ended'));
+    if (this.slot.session !== undefined) return Promise.resolve();
+    if (this.permanentError !== undefined) return Promise.reject(this.permanentError);
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        const why = this.lastError === undefined ? '' : `: ${this.lastError.message}`;
+        reject(new SsmTunnelError(ErrorCode.CONNECT_TIMEOUT, `no session within ${this.options.connectTimeoutMs} ms${why}`, { cause: this.lastError }));
+      }, this.options.connectTimeoutMs);
+      const onSession = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onFailed = (): void => {
+        if (this.permanentError === undefined) return;
+        cleanup();
+        reject(this.permanentError);
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.slot.off('session', onSession);
+        this.slot.off('startFailed', onFailed);
+        this.slot.off('gaveUp', onFailed);
+      };
+      this.slot.on('session', onSession);
+      this.slot.on('startFailed', onFailed);
+      this.slot.on('gaveUp', onFailed);
+    });
+  }
+
+  /** Hands a connection (a socket, or anything duplex that stands for one) to the session. */
+  handle(socket: LocalSocket, id: number): void {
+    const session = this.slot.session;
+    if (session === undefined) {
+      socket.destroy();
+      return;
+    }
+    session.handle(socket, id);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.abort.abort();
+      await this.slot.terminate();
+    })();
+    return this.closing;
+  }
+}
