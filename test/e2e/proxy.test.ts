@@ -61,7 +61,7 @@ async function webServer(name: string): Promise<WebServer> {
     res.end(`hello from ${name}`);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise((resolve) => server.close(resolve)), async () => server.closeAllConnections());
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)), () => Promise.resolve(server.closeAllConnections()));
   return { port: (server.address() as AddressInfo).port, requests };
 }
 

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { openTunnel } from '../../tunnel/tunnel.js';
+import { parseTags } from '../target-args.js';
 import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
 import type { LevelWithSilent } from 'pino';
 
@@ -87,12 +88,3 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     process.once('SIGTERM', stop);
   },
 };
-
-function parseTags(pairs: string[]): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    tags[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return tags;
-}
