@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { openProxy, type ProxyOptions, type ProxyServer } from '../../src/index.js';
@@ -255,5 +256,60 @@ describe('the proxy without outside clients', () => {
     const fourth = await socksConnect(proxy.localPort, '127.0.0.1', servers[0]!.port);
     expect(fourth.reply).toBe(0x01);
     for (const socket of [second.socket, third.socket, fourth.socket]) socket.destroy();
+  });
+});
+
+/** Sends `bytes`, then collects what the proxy answers until it closes the connection. */
+async function answerTo(proxyPort: number, bytes: Buffer): Promise<Buffer> {
+  const socket = connect(proxyPort, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('error', () => {});
+  socket.write(bytes);
+  await new Promise((resolve) => socket.once('close', resolve));
+  return Buffer.concat(chunks);
+}
+
+describe('the proxy under hostile clients', () => {
+  it('answers malformed and oversized handshakes with an error and closes them, and keeps serving', async () => {
+    const { emulator, proxy } = await setup({ allow: ['localhost:1'], handshakeTimeoutMs: 100 });
+    expect([...(await answerTo(proxy.localPort, Buffer.from([5, 0])))]).toEqual([5, 0xff]);
+    expect([...(await answerTo(proxy.localPort, Buffer.from([5, 1, 0, 5, 2, 0, 1, 1, 2, 3, 4, 0, 80])))]).toEqual([5, 0, 5, 7, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect([...(await answerTo(proxy.localPort, Buffer.from([5, 1, 0, 5, 1, 0, 9])))]).toEqual([5, 0, 5, 8, 0, 1, 0, 0, 0, 0, 0, 0]);
+    expect((await answerTo(proxy.localPort, Buffer.from('GET http://example.com/ HTTP/1.1\r\n\r\n'))).toString()).toMatch(/^HTTP\/1\.1 405 /);
+    expect((await answerTo(proxy.localPort, Buffer.concat([Buffer.from('CONNECT a:1 HTTP/1.1\r\nX: '), Buffer.alloc(64 * 1024, 'x')]))).toString()).toMatch(/^HTTP\/1\.1 431 /);
+    expect((await answerTo(proxy.localPort, Buffer.from([0x16, 3, 1]))).length).toBe(0);
+    // A client that says half a request and nothing more is cut off after handshakeTimeoutMs.
+    expect((await answerTo(proxy.localPort, Buffer.from('CONNECT a:1 HTTP/1.1\r\n'))).length).toBe(0);
+
+    const socksish = fc.tuple(fc.constant(5), fc.uint8Array({ maxLength: 80 })).map(([v, rest]) => Buffer.from([v, ...rest]));
+    const httpish = fc.string({ maxLength: 200 }).map((text) => Buffer.from(`CONNECT ${text}\r\n\r\n`));
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(socksish, httpish, fc.uint8Array({ maxLength: 200 }).map((a) => Buffer.from(a))), async (bytes) => {
+        await answerTo(proxy.localPort, bytes);
+      }),
+      { numRuns: 150 },
+    );
+    expect(emulator.record.sessions).toHaveLength(0);
+    expect(proxy.state).toBe('listening');
+    const { reply, socket } = await socksConnect(proxy.localPort, '127.0.0.1', 80);
+    socket.destroy();
+    expect(reply).toBe(0x02);
+    expect(proxy.stats.rejectedHandshakes).toBeGreaterThan(150);
+  });
+});
+
+describe.skipIf(!HAVE_CURL)('the proxy with credentials', () => {
+  it('requires the username and password over SOCKS5 (RFC 1929) and HTTP (Basic)', async () => {
+    const { emulator, proxyUrl } = await setup({ auth: { username: 'alice', password: 's3cret' } });
+    const web = await webServer('guarded');
+    const url = `http://127.0.0.1:${web.port}/`;
+    expect(await curl(['-x', `socks5h://alice:s3cret@${proxyUrl}`, url])).toMatchObject({ code: 0, stdout: 'hello from guarded' });
+    expect(await curl(['--proxytunnel', '-x', `http://alice:s3cret@${proxyUrl}`, url])).toMatchObject({ code: 0, stdout: 'hello from guarded' });
+    expect(await curl(['-x', `socks5h://alice:wrong@${proxyUrl}`, url])).toMatchObject({ code: 97 });
+    expect(await curl(['--socks5-hostname', proxyUrl, url])).not.toMatchObject({ code: 0 });
+    const noAuth = await curl(['--proxytunnel', '-x', `http://${proxyUrl}`, '--include', url]);
+    expect(noAuth.stdout).toMatch(/^HTTP\/1\.1 407 /);
+    expect(emulator.record.sessions).toHaveLength(1);
   });
 });
