@@ -2,8 +2,8 @@ import type { SessionApi } from '../aws/session-api.js';
 import { ErrorCode, isRetryable, SsmTunnelError } from '../errors.js';
 import type { ConnectionSummary, LocalSocket } from '../forward/forwarding-channel.js';
 import type { Logger } from '../logging.js';
-import type { ResolvedTunnelOptions } from '../tunnel/resolve-options.js';
-import { SessionSlot, type SlotState } from '../tunnel/session-slot.js';
+import type { SessionOptions } from '../session/options.js';
+import { SessionSlot, type SlotState } from '../session/session-slot.js';
 import type { PoolMember } from './destination-pool.js';
 
 /*
@@ -33,7 +33,7 @@ export class DestinationSession implements PoolMember {
 
   constructor(
     api: SessionApi,
-    sessionOptions: ResolvedTunnelOptions,
+    sessionOptions: SessionOptions,
     log: Logger,
     private readonly options: DestinationSessionOptions,
   ) {

@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { AwsConnectionOptions, SessionApi } from '../aws/session-api.js';
 import type { TargetSpec } from '../aws/target-resolver.js';
 import { InvalidOptionError } from '../errors.js';
-import type { ReconnectOptions } from '../tunnel/options.js';
-import { resolveTunnelOptions, type ResolvedTunnelOptions } from '../tunnel/resolve-options.js';
+import type { ReconnectOptions, SessionOptions } from '../session/options.js';
+import { resolveTunnelOptions } from '../tunnel/resolve-options.js';
 import { AllowList } from './allow-list.js';
 
 export interface ProxyCredentials {
@@ -48,7 +48,7 @@ export interface ProxyOptions extends AwsConnectionOptions {
 
 export interface ResolvedProxyOptions {
   /** What every destination's session shares; remoteHost and remotePort are set per destination. */
-  session: ResolvedTunnelOptions;
+  session: SessionOptions;
   localHost: string;
   localPort: number;
   allow: AllowList;
@@ -78,11 +78,12 @@ export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions
   const localHost = options.localHost ?? '127.0.0.1';
   const localPort = options.localPort ?? 1080;
   const connectTimeoutMs = duration('connectTimeoutMs', options.connectTimeoutMs, 20_000);
-  let session: ResolvedTunnelOptions;
+  let session: SessionOptions;
   try {
-    // The shared part of a tunnel's options; the destination is filled in per request.
+    // Checked as a tunnel's would be; the destination is filled in per request.
     const { auth: _auth, allow: _allow, ...shared } = options;
-    session = resolveTunnelOptions({ ...shared, remotePort: 1, localHost, localPort, connectTimeoutMs, sessions: 1 });
+    const { listen: _listen, sessions: _sessions, ...checked } = resolveTunnelOptions({ ...shared, remotePort: 1, localHost, localPort, connectTimeoutMs, sessions: 1 });
+    session = { ...checked, localPort: 0 };
   } catch (error) {
     throw new InvalidOptionError((error as Error).message.replace(/^openTunnel:/, 'openProxy:'), { cause: error });
   }

@@ -7,7 +7,7 @@ import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { LocalListener } from '../tunnel/local-listener.js';
 import { isValidHost } from '../tunnel/resolve-options.js';
-import type { SlotState } from '../tunnel/session-slot.js';
+import type { SlotState } from '../session/session-slot.js';
 import { formatHostPort, isLoopbackHost } from '../util/net.js';
 import { negotiate, type ProxyRequest, type RequestFailure } from './client-negotiation.js';
 import { DestinationPool, type Lease } from './destination-pool.js';
