@@ -2,12 +2,10 @@ import type { CommandModule } from 'yargs';
 import type { LevelWithSilent } from 'pino';
 import { parseListenAddress, LISTEN_EXPECTED } from '../../daemon/config-hosts.js';
 import { parseDuration } from '../../daemon/duration.js';
-import { parseTags } from '../target-args.js';
 import { LOG_OPTIONS, type LogFormat } from '../logger.js';
+import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 
-interface SocksArgs {
-  target?: string;
-  tag?: string[];
+interface SocksArgs extends TargetArgs {
   listen: string;
   allow?: string[];
   'idle-timeout': string;
@@ -24,9 +22,7 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
   command: 'socks',
   describe: 'Serve SOCKS5 and HTTP CONNECT on one local port; each destination through its own session',
   builder: (y) =>
-    y
-      .option('target', { type: 'string', describe: 'Instance or managed node id (i-…, mi-…), or name:<Name tag>' })
-      .option('tag', { type: 'string', array: true, describe: 'Find the target by tag instead: Key=Value (repeat to require several)' })
+    targetOptions(y)
       .option('listen', { type: 'string', default: '127.0.0.1:1080', describe: 'Local address: host:port or [ipv6]:port; port 0 lets the OS choose' })
       .option('allow', { type: 'string', array: true, describe: 'Allowed destinations, host:port each (*.internal:443, 10.0.0.0/8:5432, db.example.com:*); default all' })
       .option('idle-timeout', { type: 'string', default: '5m', describe: "End a destination's session after this long without connections" })
@@ -37,9 +33,6 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
       .options(LOG_OPTIONS)
       .check((argv) => {
-        if ((argv.target === undefined) === (argv.tag === undefined)) throw new Error('give either --target or --tag');
-        const badTag = argv.tag?.find((pair) => pair.indexOf('=') <= 0);
-        if (badTag !== undefined) throw new Error(`--tag must be Key=Value, got ${JSON.stringify(badTag)}`);
         if (parseListenAddress(argv.listen) === undefined) throw new Error(`--listen must be ${LISTEN_EXPECTED}, got ${JSON.stringify(argv.listen)}`);
         parseDuration(argv['idle-timeout']);
         if (!Number.isInteger(argv['max-sessions']) || argv['max-sessions'] < 1) throw new Error('--max-sessions must be a whole number ≥ 1');
@@ -64,7 +57,7 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
       auth = { username: line.slice(0, colon), password: line.slice(colon + 1) };
     }
     const proxy = await openProxy({
-      target: args.target ?? { tag: parseTags(args.tag ?? []) },
+      target: targetFromArgs(args),
       localHost: listen.host,
       localPort: listen.port,
       allow: args.allow,
