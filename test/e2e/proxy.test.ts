@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { openProxy, type ProxyOptions, type ProxyServer } from '../../src/index.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -38,7 +38,7 @@ interface WebServer {
 }
 
 /** An HTTP server on loopback answering `GET /name` with `hello from <name>` and `GET /bytes/N` with N random bytes (sha256 in a header). */
-async function webServer(name: string): Promise<WebServer> {
+async function webServer(name: string, host = '127.0.0.1'): Promise<WebServer> {
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     requests.push(req.url ?? '');
@@ -61,13 +61,13 @@ async function webServer(name: string): Promise<WebServer> {
     }
     res.end(`hello from ${name}`);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   cleanups.push(() => new Promise((resolve) => server.close(resolve)), () => Promise.resolve(server.closeAllConnections()));
   return { port: (server.address() as AddressInfo).port, requests };
 }
 
-async function setup(options: Partial<ProxyOptions> = {}): Promise<{ emulator: Emulator; proxy: ProxyServer; proxyUrl: string }> {
-  const emulator = await startEmulator({ pacing: false, targets: { [TARGET]: {} } });
+async function setup(options: Partial<ProxyOptions> = {}, emulatorOptions: EmulatorOptions = {}): Promise<{ emulator: Emulator; proxy: ProxyServer; proxyUrl: string }> {
+  const emulator = await startEmulator({ pacing: false, targets: { [TARGET]: {} }, ...emulatorOptions });
   cleanups.push(() => emulator.close());
   const proxy = await openProxy({
     target: TARGET,
@@ -213,6 +213,49 @@ describe.skipIf(!HAVE_CURL)('the proxy with curl', () => {
     expect(emulator.record.sessions).toHaveLength(0);
     expect(await curl(['--socks5-hostname', proxyUrl, `http://localhost:${web.port}/ok`])).toMatchObject({ code: 0, stdout: 'hello from private' });
     expect(emulator.record.sessions).toHaveLength(1);
+  });
+
+  it('reaches an IPv6 destination', async () => {
+    const { emulator, proxyUrl } = await setup();
+    const web = await webServer('six', '::1');
+    expect(await curl(['--socks5-hostname', proxyUrl, `http://[::1]:${web.port}/`])).toMatchObject({ code: 0, stdout: 'hello from six' });
+    expect(await curl(['--proxytunnel', '-x', `http://${proxyUrl}`, `http://[::1]:${web.port}/`])).toMatchObject({ code: 0, stdout: 'hello from six' });
+    expect(sessionDestinations(emulator)).toEqual([`::1:${web.port}`]);
+  });
+
+  it('fails requests at once with 0x04 / 502 when the target cannot take a session', async () => {
+    const { proxy, proxyUrl } = await setup({}, { targets: { [TARGET]: { pingStatus: 'ConnectionLost' } } });
+    const { reply, socket } = await socksConnect(proxy.localPort, '127.0.0.1', 80);
+    socket.destroy();
+    expect(reply).toBe(0x04);
+    const viaHttp = await curl(['--proxytunnel', '-x', `http://${proxyUrl}`, '--include', 'http://127.0.0.1:80/']);
+    expect(viaHttp.stdout).toMatch(/^HTTP\/1\.1 502 /);
+    expect(proxy.stats.failedRequests).toBe(2);
+    expect(proxy.stats.destinations).toEqual([]);
+  });
+
+  it('keeps serving a destination across a dropped WebSocket (resumed) and a session the service ended (replaced)', async () => {
+    const { emulator, proxyUrl } = await setup();
+    const web = await webServer('durable');
+    const get = (): Promise<CurlResult> => curl(['--socks5-hostname', proxyUrl, `http://127.0.0.1:${web.port}/`]);
+    expect(await get()).toMatchObject({ stdout: 'hello from durable' });
+    const first = emulator.record.sessions[0]!.sessionId;
+    emulator.session(first).dropConnection();
+    await waitFor(() => (emulator.sessionRecord(first)?.webSockets.length ?? 0) >= 2, 'the session to be resumed');
+    expect(await get()).toMatchObject({ stdout: 'hello from durable' });
+    expect(emulator.record.sessions).toHaveLength(1);
+    emulator.session(first).end('terminated');
+    await waitFor(() => emulator.record.sessions.length === 2, 'a replacement session');
+    expect(await get()).toMatchObject({ stdout: 'hello from durable' });
+  });
+
+  it('lets connections to one destination take turns on a basic-mode agent', async () => {
+    const { emulator, proxyUrl } = await setup({}, { agentVersion: '3.0.0.0' });
+    const web = await webServer('basic');
+    const results = await Promise.all(Array.from({ length: 3 }, () => curl(['--socks5-hostname', proxyUrl, `http://127.0.0.1:${web.port}/`])));
+    expect(results.map((r) => r.stdout)).toEqual(['hello from basic', 'hello from basic', 'hello from basic']);
+    expect(emulator.record.sessions).toHaveLength(1);
+    expect(emulator.record.sessions[0]!.mode).toBe('basic');
   });
 
   it('ends a destination session after idleTimeout and starts a new one when asked again', async () => {
