@@ -19,12 +19,20 @@ export interface DestinationSessionOptions {
   onConnectionClosed: (summary: ConnectionSummary) => void;
 }
 
+interface Waiter {
+  resolve: () => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
 export class DestinationSession implements PoolMember {
   private readonly slot: SessionSlot;
   private readonly abort = new AbortController();
   private lastError: Error | undefined;
   private permanentError: Error | undefined;
   private closing: Promise<void> | undefined;
+  /** Requests waiting for the session to come up, each with its own time limit. */
+  private readonly waiters = new Set<Waiter>();
   /**
    * Set once a connection through the current session was not refused: later connections get
    * their success reply at once instead of waiting out the refusal check.
@@ -40,14 +48,13 @@ export class DestinationSession implements PoolMember {
     this.slot = new SessionSlot(api, sessionOptions, log, this.abort.signal);
     this.slot.on('startFailed', (error) => {
       this.lastError = error;
-      if (!isRetryable(error)) this.permanentError = error;
+      if (!isRetryable(error)) this.failWaiters(error);
     });
-    this.slot.on('gaveUp', (error) => {
-      this.permanentError = error;
-    });
+    this.slot.on('gaveUp', (error) => this.failWaiters(error));
     this.slot.on('session', () => {
       this.reachable = false;
       this.options.onSession();
+      this.settleWaiters((waiter) => waiter.resolve());
     });
     this.slot.on('connectionClosed', (summary) => this.options.onConnectionClosed(summary));
     this.slot.start();
@@ -78,29 +85,16 @@ export class DestinationSession implements PoolMember {
     if (this.slot.session !== undefined) return Promise.resolve();
     if (this.permanentError !== undefined) return Promise.reject(this.permanentError);
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        cleanup();
-        const why = this.lastError === undefined ? '' : `: ${this.lastError.message}`;
-        reject(new SsmTunnelError(ErrorCode.CONNECT_TIMEOUT, `no session within ${this.options.connectTimeoutMs} ms${why}`, { cause: this.lastError }));
-      }, this.options.connectTimeoutMs);
-      const onSession = (): void => {
-        cleanup();
-        resolve();
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters.delete(waiter);
+          const why = this.lastError === undefined ? '' : `: ${this.lastError.message}`;
+          reject(new SsmTunnelError(ErrorCode.CONNECT_TIMEOUT, `no session within ${this.options.connectTimeoutMs} ms${why}`, { cause: this.lastError }));
+        }, this.options.connectTimeoutMs),
       };
-      const onFailed = (): void => {
-        if (this.permanentError === undefined) return;
-        cleanup();
-        reject(this.permanentError);
-      };
-      const cleanup = (): void => {
-        clearTimeout(timer);
-        this.slot.off('session', onSession);
-        this.slot.off('startFailed', onFailed);
-        this.slot.off('gaveUp', onFailed);
-      };
-      this.slot.on('session', onSession);
-      this.slot.on('startFailed', onFailed);
-      this.slot.on('gaveUp', onFailed);
+      this.waiters.add(waiter);
     });
   }
 
@@ -114,8 +108,23 @@ export class DestinationSession implements PoolMember {
     session.handle(socket, id);
   }
 
+  private failWaiters(error: Error): void {
+    this.permanentError = error;
+    this.settleWaiters((waiter) => waiter.reject(error));
+  }
+
+  private settleWaiters(settle: (waiter: Waiter) => void): void {
+    for (const waiter of this.waiters) {
+      clearTimeout(waiter.timer);
+      settle(waiter);
+    }
+    this.waiters.clear();
+  }
+
   close(): Promise<void> {
     this.closing ??= (async () => {
+      const closed = new SsmTunnelError(ErrorCode.TUNNEL_CLOSED, 'the session was ended');
+      this.settleWaiters((waiter) => waiter.reject(closed));
       this.abort.abort();
       await this.slot.terminate();
     })();

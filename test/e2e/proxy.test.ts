@@ -7,11 +7,12 @@ import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect, createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { openProxy, type ProxyOptions, type ProxyServer } from '../../src/index.js';
+import { socksConnect } from '../helpers/socks-client.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TARGET = 'i-0123456789abcdef0';
@@ -101,38 +102,6 @@ function curl(args: string[]): Promise<CurlResult> {
 /** The destination (`host:port`) each session the emulator saw was started for. */
 function sessionDestinations(emulator: Emulator): string[] {
   return emulator.record.sessions.map((s) => `${s.parameters.host?.[0]}:${s.parameters.portNumber?.[0]}`);
-}
-
-/** A SOCKS5 CONNECT by hand: the reply code and, when it succeeded, the open socket. */
-async function socksConnect(proxyPort: number, host: string, port: number): Promise<{ reply: number; socket: Socket }> {
-  const socket = connect(proxyPort, '127.0.0.1');
-  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  const received: Buffer[] = [];
-  const read = async (length: number): Promise<Buffer> => {
-    for (;;) {
-      const all = Buffer.concat(received);
-      if (all.length >= length) {
-        received.splice(0, received.length, all.subarray(length));
-        return all.subarray(0, length);
-      }
-      await new Promise<void>((resolve, reject) => {
-        socket.once('data', (chunk: Buffer) => {
-          received.push(chunk);
-          resolve();
-        });
-        socket.once('close', () => reject(new Error('the proxy closed the connection')));
-      });
-    }
-  };
-  socket.write(Buffer.from([5, 1, 0]));
-  expect([...(await read(2))]).toEqual([5, 0]);
-  const name = Buffer.from(host);
-  const portBytes = Buffer.alloc(2);
-  portBytes.writeUInt16BE(port);
-  socket.write(Buffer.concat([Buffer.from([5, 1, 0, 3, name.length]), name, portBytes]));
-  const reply = await read(10);
-  socket.removeAllListeners('data');
-  return { reply: reply[1]!, socket };
 }
 
 describe.skipIf(!HAVE_CURL)('the proxy with curl', () => {
