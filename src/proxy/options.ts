@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { AwsConnectionOptions, SessionApi } from '../aws/session-api.js';
-import type { TargetSpec } from '../aws/target-resolver.js';
+import { targetSpecProblem, type TargetSpec } from '../aws/target-resolver.js';
 import { InvalidOptionError } from '../errors.js';
-import type { ReconnectOptions, SessionOptions } from '../session/options.js';
-import { resolveTunnelOptions } from '../tunnel/resolve-options.js';
+import { DEFAULT_RECONNECT, type ReconnectOptions, type SessionOptions } from '../session/options.js';
+import { isValidHost } from '../util/net.js';
 import { AllowList } from './allow-list.js';
 
 export interface ProxyCredentials {
@@ -75,18 +75,31 @@ function duration(name: string, value: unknown, fallback: number, min = 1): numb
 
 export function resolveProxyOptions(options: ProxyOptions): ResolvedProxyOptions {
   if (typeof options !== 'object' || options === null) fail('options', 'an object', options);
+  const { target } = options;
+  const targetProblem = targetSpecProblem(target);
+  if (targetProblem !== undefined) fail('target', `an instance or managed node id, "name:<Name tag>", { tag: { Key: Value } } or { ecs: … } (${targetProblem})`, target);
   const localHost = options.localHost ?? '127.0.0.1';
+  if (typeof localHost !== 'string' || !isValidHost(localHost)) fail('localHost', 'a host name or IP address', localHost);
   const localPort = options.localPort ?? 1080;
+  if (typeof localPort !== 'number' || !Number.isInteger(localPort) || localPort < 0 || localPort > 65535) fail('localPort', 'an integer 0–65535', localPort);
   const connectTimeoutMs = duration('connectTimeoutMs', options.connectTimeoutMs, 20_000);
-  let session: SessionOptions;
-  try {
-    // Checked as a tunnel's would be; the destination is filled in per request.
-    const { auth: _auth, allow: _allow, ...shared } = options;
-    const { listen: _listen, sessions: _sessions, ...checked } = resolveTunnelOptions({ ...shared, remotePort: 1, localHost, localPort, connectTimeoutMs, sessions: 1 });
-    session = { ...checked, localPort: 0 };
-  } catch (error) {
-    throw new InvalidOptionError((error as Error).message.replace(/^openTunnel:/, 'openProxy:'), { cause: error });
-  }
+  const reconnect = { ...DEFAULT_RECONNECT, ...options.reconnect };
+  duration('reconnect.initialDelayMs', reconnect.initialDelayMs, 1);
+  duration('reconnect.maxDelayMs', reconnect.maxDelayMs, 1);
+  if (typeof reconnect.factor !== 'number' || !(reconnect.factor >= 1)) fail('reconnect.factor', 'a number ≥ 1', reconnect.factor);
+  if (typeof reconnect.maxRetries !== 'number' || !(reconnect.maxRetries >= 0)) fail('reconnect.maxRetries', 'a number ≥ 0', reconnect.maxRetries);
+  if (options.keepAlive !== undefined && typeof options.keepAlive !== 'boolean') fail('keepAlive', 'a boolean', options.keepAlive);
+  // What every destination's session shares; remoteHost and remotePort are set per request.
+  const session: SessionOptions = {
+    target,
+    remoteHost: undefined,
+    remotePort: 0,
+    localPort: 0,
+    reconnect,
+    keepAlive: options.keepAlive ?? false,
+    keepAliveIntervalMs: duration('keepAliveIntervalMs', options.keepAliveIntervalMs, 30_000),
+    connectTimeoutMs,
+  };
   const maxSessions = options.maxSessions ?? 16;
   if (typeof maxSessions !== 'number' || !Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > MAX_SESSIONS_LIMIT) {
     fail('maxSessions', `an integer 1–${MAX_SESSIONS_LIMIT}`, maxSessions);

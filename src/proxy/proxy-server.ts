@@ -1,14 +1,12 @@
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { SessionApi } from '../aws/session-api.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
 import { formatTarget } from '../aws/target-resolver.js';
 import { ErrorCode, errorCode, SsmTunnelError } from '../errors.js';
 import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { LocalListener } from '../tunnel/local-listener.js';
-import { isValidHost } from '../tunnel/resolve-options.js';
 import type { SlotState } from '../session/session-slot.js';
-import { formatHostPort, isLoopbackHost } from '../util/net.js';
+import { formatHostPort, isLoopbackHost, isValidHost } from '../util/net.js';
 import { negotiate, type ProxyRequest, type RequestFailure } from './client-negotiation.js';
 import { DestinationPool, type Lease } from './destination-pool.js';
 import { DestinationSession } from './destination-session.js';
@@ -55,7 +53,7 @@ export class ProxyServer {
   private readonly log: Logger;
   private readonly api: SessionApi;
   private readonly pool: DestinationPool<DestinationSession>;
-  private listener: LocalListener | undefined;
+  private server: Server | undefined;
   private currentState: ProxyState = 'listening';
   private readonly clients = new Set<Socket>();
   private nextRequestId = 1;
@@ -94,9 +92,10 @@ export class ProxyServer {
     return address.port;
   }
 
-  /** Every bound address: two for `localhost` (127.0.0.1 and ::1). */
+  /** The bound address (empty once closed). */
   get localAddresses(): AddressInfo[] {
-    return this.listener?.addresses ?? [];
+    const address = this.server?.address();
+    return address !== null && typeof address === 'object' ? [address] : [];
   }
 
   get stats(): ProxyStats {
@@ -120,10 +119,12 @@ export class ProxyServer {
   async close(): Promise<void> {
     if (this.currentState !== 'listening') return;
     this.currentState = 'closing';
-    const listenerClosed = this.listener?.close();
+    const server = this.server;
+    const listenerClosed = server && new Promise<void>((resolve) => server.close(() => resolve()));
     for (const client of this.clients) client.destroy();
     await this.pool.close();
     await listenerClosed;
+    this.server = undefined;
     this.currentState = 'closed';
     this.log.info('proxy closed');
   }
@@ -132,15 +133,23 @@ export class ProxyServer {
 
   private async listen(): Promise<void> {
     const { localHost, localPort } = this.options;
-    this.listener = await LocalListener.open(
-      { kind: 'tcp', host: localHost, port: localPort },
-      (socket) => this.accept(socket),
-      (error) => this.log.error({ err: error.message }, 'proxy listener failed'),
-    );
+    const where = formatHostPort(localHost, localPort);
+    const server = createServer({ pauseOnConnect: true, noDelay: true }, (socket) => this.accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) => {
+        const why = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
+        reject(new SsmTunnelError(ErrorCode.LISTEN, `cannot listen on ${where}: ${why}`, { cause: error }));
+      });
+      server.listen({ host: localHost, port: localPort }, () => resolve());
+    });
+    server.removeAllListeners('error');
+    server.on('error', (error) => this.log.error({ err: error.message }, 'proxy listener failed'));
+    this.server = server;
     if (!isLoopbackHost(localHost)) {
       this.log.warn({ localHost }, 'listening on a non-loopback address: anyone who can reach it can use this proxy to reach your private network');
     }
-    this.log.info({ local: this.listener.describe() }, 'proxy listening');
+    const { address, port } = this.localAddresses[0]!;
+    this.log.info({ local: formatHostPort(address, port) }, 'proxy listening');
   }
 
   private startDestination(destination: string): DestinationSession {
