@@ -18,7 +18,7 @@ export class ManagedTunnel {
   private readonly abort = new AbortController();
   private tunnel: Tunnel | undefined;
   /** A `kind: socks` tunnel's proxy, instead of `tunnel`. */
-  private proxy: ProxyServer | undefined;
+  private socksProxy: ProxyServer | undefined;
   private starting: Promise<void> | undefined;
   /** The listen attempts until one succeeds, fails for good, or stop() aborts them; never rejects. */
   private attempts: Promise<void> | undefined;
@@ -29,10 +29,10 @@ export class ManagedTunnel {
   constructor(definition: TunnelDefinition, logger: Logger) {
     this.definition = definition;
     this.log = logger.child({ tunnel: definition.name });
-    const { region, profile, endpoint, credentials } = definition;
+    const { region, profile, endpoint, credentials, proxy, caBundle } = definition;
     // A copy: the SDK marks the credentials object it is given ($source), which would make the
     // definition differ from an identical one on reload.
-    this.api = createSsmSessionApi({ region, profile, endpoint, credentials: credentials && { ...credentials }, logger: this.log });
+    this.api = createSsmSessionApi({ region, profile, endpoint, credentials: credentials && { ...credentials }, proxy, caBundle, logger: this.log });
   }
 
   get name(): string {
@@ -83,7 +83,7 @@ export class ManagedTunnel {
   async stop(graceMs: number): Promise<void> {
     this.abort.abort();
     // close() stops listening before its first await, so a successor can bind the address at once.
-    const closing = this.tunnel?.close({ graceMs }) ?? this.proxy?.close();
+    const closing = this.tunnel?.close({ graceMs }) ?? this.socksProxy?.close();
     // An attempt in flight closes the tunnel it opens itself (listen() sees the abort).
     await this.attempts;
     await closing;
@@ -91,7 +91,7 @@ export class ManagedTunnel {
   }
 
   status(): TunnelStatus {
-    if (this.definition.socks !== undefined) return this.proxyStatus();
+    if (this.definition.socks !== undefined) return this.socksStatus();
     const { definition, tunnel } = this;
     const stats = tunnel?.stats;
     const address = tunnel?.localAddresses[0];
@@ -128,10 +128,10 @@ export class ManagedTunnel {
   }
 
   /** A proxy has no one remote or session: its destinations each have theirs. */
-  private proxyStatus(): TunnelStatus {
-    const { definition, proxy } = this;
-    const stats = proxy?.stats;
-    const address = proxy?.localAddresses[0];
+  private socksStatus(): TunnelStatus {
+    const { definition, socksProxy } = this;
+    const stats = socksProxy?.stats;
+    const address = socksProxy?.localAddresses[0];
     const destinations = (stats?.destinations ?? []).map((d) => ({
       destination: d.destination,
       state: d.state,
@@ -170,12 +170,12 @@ export class ManagedTunnel {
     const { name: _name, exposed: _exposed, socks, ...options } = this.definition;
     if (socks !== undefined) {
       const { remotePort: _port, remoteHost: _host, localSocket: _socket, sessions: _sessions, ...shared } = options;
-      const proxy = await ProxyServer.start({ ...shared, ...socks, sessionApi: this.api, logger: this.log });
+      const socksProxy = await ProxyServer.start({ ...shared, ...socks, sessionApi: this.api, logger: this.log });
       if (this.abort.signal.aborted) {
-        await proxy.close();
+        await socksProxy.close();
         return;
       }
-      this.proxy = proxy;
+      this.socksProxy = socksProxy;
       this.listenError = undefined;
       this.setState('ready');
       return;

@@ -14,6 +14,8 @@ interface SocksArgs extends TargetArgs {
   region?: string;
   profile?: string;
   endpoint?: string;
+  proxy?: string;
+  'ca-bundle'?: string;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
 }
@@ -31,6 +33,8 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
       .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
       .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
+      .option('proxy', { type: 'string', describe: 'Outbound proxy for the API and the data channel: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
+      .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
       .options(LOG_OPTIONS)
       .check((argv) => {
         if (parseListenAddress(argv.listen) === undefined) throw new Error(`--listen must be ${LISTEN_EXPECTED}, got ${JSON.stringify(argv.listen)}`);
@@ -67,6 +71,8 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
       region: args.region,
       profile: args.profile,
       endpoint: args.endpoint,
+      proxy: args.proxy,
+      caBundle: args['ca-bundle'],
       logger,
     }).catch(fail);
     const locals = proxy.localAddresses.map(({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`));
