@@ -1,5 +1,5 @@
 import type { SessionApi } from '../aws/session-api.js';
-import { ErrorCode, isRetryable, SsmTunnelError } from '../errors.js';
+import { ErrorCode, errorCode, isRetryable, SsmTunnelError } from '../errors.js';
 import type { ConnectionSummary, LocalSocket } from '../forward/forwarding-channel.js';
 import type { Logger } from '../logging.js';
 import type { SessionOptions } from '../session/options.js';
@@ -46,8 +46,9 @@ export class DestinationSession implements PoolMember {
     private readonly options: DestinationSessionOptions,
   ) {
     this.slot = new SessionSlot(api, sessionOptions, log, this.abort.signal);
-    this.slot.on('startFailed', (error) => {
+    this.slot.on('startFailed', (error, attemptNumber) => {
       this.lastError = error;
+      log.warn({ err: error.message, code: errorCode(error), attemptNumber }, 'cannot start a session for this destination');
       if (!isRetryable(error)) this.failWaiters(error);
     });
     this.slot.on('gaveUp', (error) => this.failWaiters(error));
