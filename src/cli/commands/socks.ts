@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { LevelWithSilent } from 'pino';
 import { parseListenAddress, LISTEN_EXPECTED } from '../../daemon/config-hosts.js';
 import { parseDuration } from '../../daemon/duration.js';
-import { LOG_OPTIONS, type LogFormat } from '../logger.js';
+import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 
 interface SocksArgs extends TargetArgs {
@@ -46,7 +46,7 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
   handler: async (args) => {
     // Loaded here, not at the top: other commands should not pay for the proxy at start-up.
     const [{ openProxy }, { createCliLogger }, { readFile }] = await Promise.all([import('../../proxy/proxy-server.js'), import('../logger.js'), import('node:fs/promises')]);
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     const listen = parseListenAddress(args.listen)!;
     const fail = (error: Error): never => {
       process.stderr.write(`ssm-tunnel: ${error.message}\n`);
