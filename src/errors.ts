@@ -49,6 +49,8 @@ export const ErrorCode = {
   TLS_CERTIFICATE: 'ERR_TLS_CERTIFICATE',
   /** The CA bundle (caBundle, AWS_CA_BUNDLE, the profile's ca_bundle) cannot be read or holds no certificate. */
   CA_BUNDLE: 'ERR_CA_BUNDLE',
+  /** The proxy has `maxSessions` destinations with open connections and none idle to end for a new one. */
+  TOO_MANY_SESSIONS: 'ERR_TOO_MANY_SESSIONS',
   /** No AWS region in the options, the environment or the profile. */
   REGION_MISSING: 'ERR_REGION_MISSING',
 } as const;

@@ -17,3 +17,6 @@ export { createSsmSessionApi } from './aws/ssm-session-api.js';
 export { CLIENT_VERSION } from './channel/client-data-channel.js';
 export { ProtocolError } from './protocol/errors.js';
 export { SsmTunnelError, InvalidOptionError, ErrorCode, isRetryable, errorCode, type OwnErrorCode } from './errors.js';
+export { openProxy, ProxyServer } from './proxy/proxy-server.js';
+export type { ProxyState, ProxyStats, ProxyDestinationStats } from './proxy/proxy-server.js';
+export type { ProxyOptions, ProxyCredentials } from './proxy/options.js';

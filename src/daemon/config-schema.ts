@@ -8,6 +8,7 @@ import { ecsServiceTargetProblem } from '../aws/ecs-target.js';
 import { targetSpecProblem, type TargetSpec } from '../aws/target-resolver.js';
 import { DEFAULT_RECONNECT } from '../tunnel/options.js';
 import type { LocalSocketOptions, ReconnectOptions, TunnelOptions } from '../tunnel/options.js';
+import { AllowList } from '../proxy/allow-list.js';
 import { bindingsCollide, isLoopbackHost, LISTEN_EXPECTED } from './config-hosts.js';
 import type { ListenAddress } from './config-hosts.js';
 import {
@@ -52,7 +53,23 @@ export interface TunnelDefinition
   keepAlive: boolean;
   /** `localHost` is not a loopback address, so other machines can reach the tunnel: warn. */
   exposed: boolean;
+  /**
+   * Set for `kind: socks`: the tunnel is a SOCKS5 / HTTP CONNECT proxy on localHost:localPort with
+   * a session per destination; remoteHost and remotePort (0) do not apply.
+   */
+  socks?: SocksSettings;
 }
+
+/** A `kind: socks` tunnel's own settings (see openProxy()). */
+export interface SocksSettings {
+  /** Allowed destinations (`host:port` patterns); absent: all. */
+  allow?: string[];
+  idleTimeoutMs: number;
+  maxSessions: number;
+}
+
+const DEFAULT_SOCKS_IDLE_TIMEOUT_MS = 5 * 60_000;
+const DEFAULT_SOCKS_MAX_SESSIONS = 16;
 
 export interface StatusEndpoint extends ListenAddress {
   /** `host` is not a loopback address: warn. */
@@ -69,7 +86,10 @@ export interface DaemonConfig {
 }
 
 const CONNECTION_KEYS = ['region', 'profile', 'endpoint', 'credentials', 'reconnect', 'connectTimeout', 'keepAlive', 'proxy', 'caBundle'];
-const TUNNEL_ONLY_KEYS = ['name', 'target', 'remote', 'local', 'sessions'];
+const TUNNEL_ONLY_KEYS = ['name', 'target', 'remote', 'local', 'sessions', 'kind', 'listen', 'allow', 'idleTimeout', 'maxSessions'];
+/** Keys of a `kind: socks` tunnel only, and of a forwarding tunnel only. */
+const SOCKS_ONLY_KEYS = ['listen', 'allow', 'idleTimeout', 'maxSessions'];
+const FORWARD_ONLY_KEYS = ['remote', 'local', 'sessions'];
 const TOP_LEVEL_KEYS = ['defaults', 'log', 'status', 'shutdownGrace', 'tunnels'];
 
 const MERGE_KEY_HINT = 'YAML merge keys are not supported; put shared settings under "defaults:"';
@@ -304,6 +324,15 @@ const MAX_SESSIONS = 64;
 function readTunnel(reader: ConfigReader, at: Located, inherited: ResolvedConnection): ReadTunnel {
   const fields = reader.fields(at, TUNNEL_SHAPE, 'a mapping with name, target, remote and local');
   if (fields === undefined) return {};
+  const kindAt = fields.optional('kind');
+  const kind = kindAt === undefined ? 'forward' : readOneOf(reader, kindAt, ['forward', 'socks'] as const);
+  if (kind === undefined) return {};
+  const misplaced = kind === 'socks' ? FORWARD_ONLY_KEYS : SOCKS_ONLY_KEYS;
+  for (const key of misplaced) {
+    const keyAt = fields.optional(key);
+    if (keyAt !== undefined) reader.reportField(keyAt, kind === 'socks' ? 'a kind: socks tunnel has no remote, local or sessions: it listens on listen: and reaches each requested destination' : 'this key belongs to a kind: socks tunnel');
+  }
+  if (kind === 'socks') return readSocksTunnel(reader, fields, inherited);
   const nameAt = fields.required('name', NAME_EXPECTED);
   const name = nameAt && readMatching(reader, nameAt, /^[A-Za-z0-9._-]{1,64}$/, NAME_EXPECTED);
   const targetAt = fields.required('target', TARGET_EXPECTED);
@@ -335,6 +364,57 @@ function readTunnel(reader: ConfigReader, at: Located, inherited: ResolvedConnec
   };
   if (remote.host !== undefined) read.definition.remoteHost = remote.host;
   return read;
+}
+
+/** A `kind: socks` tunnel: name, target, listen, and optional allow, idleTimeout, maxSessions. */
+function readSocksTunnel(reader: ConfigReader, fields: Fields, inherited: ResolvedConnection): ReadTunnel {
+  const nameAt = fields.required('name', NAME_EXPECTED);
+  const name = nameAt && readMatching(reader, nameAt, /^[A-Za-z0-9._-]{1,64}$/, NAME_EXPECTED);
+  const targetAt = fields.required('target', TARGET_EXPECTED);
+  const target = targetAt && readTarget(reader, targetAt);
+  const listenAt = fields.required('listen', LISTEN_EXPECTED);
+  const listen = listenAt && readListenAddress(reader, listenAt);
+  const allowAt = fields.optional('allow');
+  const allow = allowAt && readAllowList(reader, allowAt);
+  const idleAt = fields.optional('idleTimeout');
+  const idleTimeoutMs = idleAt === undefined ? DEFAULT_SOCKS_IDLE_TIMEOUT_MS : readDuration(reader, idleAt);
+  const maxAt = fields.optional('maxSessions');
+  const maxSessions = maxAt === undefined ? DEFAULT_SOCKS_MAX_SESSIONS : readSessions(reader, maxAt);
+  const connection = resolveConnection(reader, inherited, readConnectionFields(reader, fields));
+  const read: ReadTunnel = {};
+  if (nameAt !== undefined && name !== undefined) read.name = { value: name, at: nameAt };
+  if (listenAt !== undefined && listen !== undefined) read.local = { address: listen, portAt: listenAt };
+  if (name === undefined || target === undefined || listen === undefined || idleTimeoutMs === undefined || maxSessions === undefined) return read;
+  if (allowAt !== undefined && allow === undefined) return read;
+  read.definition = {
+    name,
+    target,
+    remotePort: 0,
+    localHost: listen.host,
+    localPort: listen.port,
+    ...connection,
+    exposed: !isLoopbackHost(listen.host),
+    socks: { ...(allow === undefined ? {} : { allow }), idleTimeoutMs, maxSessions },
+  };
+  return read;
+}
+
+/** A list of `host:port` patterns, each checked as openProxy() would. */
+function readAllowList(reader: ConfigReader, at: Located): string[] | undefined {
+  const items = reader.items(at, 'a list of "host:port" patterns such as "*.internal:443"');
+  if (items === undefined) return undefined;
+  const patterns = items.map((item) =>
+    reader.value(item, 'a "host:port" pattern such as "*.internal:443", "10.0.0.0/8:5432", "[fd00::]/8:443" or "db.example.com:*"', (value) => {
+      if (typeof value !== 'string') return undefined;
+      try {
+        AllowList.parse([value]);
+        return value;
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return patterns.every((pattern): pattern is string => pattern !== undefined) ? patterns : undefined;
 }
 
 /** An id or `name:<Name>` as a string, `{ tag: { Key: Value, … } }` or `{ ecs: { cluster, service, container? } }`. */

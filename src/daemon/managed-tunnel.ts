@@ -6,6 +6,7 @@ import pRetry from 'p-retry';
 import { createSsmSessionApi, type SsmSessionApi } from '../aws/ssm-session-api.js';
 import { formatTarget } from '../aws/target-resolver.js';
 import type { Logger } from '../logging.js';
+import { ProxyServer } from '../proxy/proxy-server.js';
 import { Tunnel } from '../tunnel/tunnel.js';
 import type { TunnelDefinition } from './config.js';
 import type { DaemonTunnelState, TunnelStatus } from './tunnel-status.js';
@@ -16,6 +17,8 @@ export class ManagedTunnel {
   private readonly api: SsmSessionApi;
   private readonly abort = new AbortController();
   private tunnel: Tunnel | undefined;
+  /** A `kind: socks` tunnel's proxy, instead of `tunnel`. */
+  private socksProxy: ProxyServer | undefined;
   private starting: Promise<void> | undefined;
   /** The listen attempts until one succeeds, fails for good, or stop() aborts them; never rejects. */
   private attempts: Promise<void> | undefined;
@@ -80,7 +83,7 @@ export class ManagedTunnel {
   async stop(graceMs: number): Promise<void> {
     this.abort.abort();
     // close() stops listening before its first await, so a successor can bind the address at once.
-    const closing = this.tunnel?.close({ graceMs });
+    const closing = this.tunnel?.close({ graceMs }) ?? this.socksProxy?.close();
     // An attempt in flight closes the tunnel it opens itself (listen() sees the abort).
     await this.attempts;
     await closing;
@@ -88,6 +91,7 @@ export class ManagedTunnel {
   }
 
   status(): TunnelStatus {
+    if (this.definition.socks !== undefined) return this.socksStatus();
     const { definition, tunnel } = this;
     const stats = tunnel?.stats;
     const address = tunnel?.localAddresses[0];
@@ -118,11 +122,64 @@ export class ManagedTunnel {
         targetId: session.targetId ?? null,
         openConnections: session.openConnections,
       })),
+      kind: 'forward',
+      destinations: [],
+    };
+  }
+
+  /** A proxy has no one remote or session: its destinations each have theirs. */
+  private socksStatus(): TunnelStatus {
+    const { definition, socksProxy } = this;
+    const stats = socksProxy?.stats;
+    const address = socksProxy?.localAddresses[0];
+    const destinations = (stats?.destinations ?? []).map((d) => ({
+      destination: d.destination,
+      state: d.state,
+      sessionId: d.sessionId ?? null,
+      targetId: d.targetId ?? null,
+      openConnections: d.openConnections,
+    }));
+    return {
+      name: definition.name,
+      state: this.state,
+      since: this.since.toISOString(),
+      local: address ? { host: address.address, port: address.port } : { host: definition.localHost ?? '127.0.0.1', port: definition.localPort ?? 0 },
+      localSocket: null,
+      target: formatTarget(definition.target),
+      targetId: null,
+      remote: { host: null, port: 0 },
+      sessionId: null,
+      agentVersion: null,
+      mode: null,
+      openConnections: stats?.openConnections ?? 0,
+      waitingConnections: (stats?.destinations ?? []).reduce((sum, d) => sum + d.inUse - d.openConnections, 0),
+      totalConnections: stats?.totalRequests ?? 0,
+      failedConnections: (stats?.failedRequests ?? 0) + (stats?.rejectedHandshakes ?? 0),
+      bytesUp: stats?.bytesUp ?? 0,
+      bytesDown: stats?.bytesDown ?? 0,
+      reconnects: 0,
+      resumes: 0,
+      lastError: this.listenError ?? null,
+      sessions: destinations.map(({ state, sessionId, targetId, openConnections }) => ({ state, sessionId, targetId, openConnections })),
+      kind: 'socks',
+      destinations,
     };
   }
 
   private async listen(): Promise<void> {
-    const { name: _name, exposed: _exposed, ...options } = this.definition;
+    const { name: _name, exposed: _exposed, socks, ...options } = this.definition;
+    if (socks !== undefined) {
+      const { remotePort: _port, remoteHost: _host, localSocket: _socket, sessions: _sessions, ...shared } = options;
+      const socksProxy = await ProxyServer.start({ ...shared, ...socks, sessionApi: this.api, logger: this.log });
+      if (this.abort.signal.aborted) {
+        await socksProxy.close();
+        return;
+      }
+      this.socksProxy = socksProxy;
+      this.listenError = undefined;
+      this.setState('ready');
+      return;
+    }
     const tunnel = await Tunnel.start({ ...options, sessionApi: this.api, logger: this.log });
     if (this.abort.signal.aborted) {
       await tunnel.close();

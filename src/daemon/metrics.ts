@@ -61,6 +61,18 @@ const FAMILIES: readonly MetricFamily[] = [
     samples: (t) => [{ value: t.reconnects }],
   },
   {
+    name: 'ssm_tunnel_proxy_destinations',
+    type: 'gauge',
+    help: 'Destinations a socks tunnel has a session for now.',
+    samples: (t) => (t.kind === 'socks' ? [{ value: t.destinations.length }] : []),
+  },
+  {
+    name: 'ssm_tunnel_proxy_destination_connections_open',
+    type: 'gauge',
+    help: "Connections open through one destination's session of a socks tunnel.",
+    samples: (t) => t.destinations.map((d) => ({ labels: { destination: d.destination }, value: d.openConnections })),
+  },
+  {
     name: 'ssm_tunnel_resumes_total',
     type: 'counter',
     help: 'WebSocket drops survived by resuming the same session.',

@@ -13,10 +13,13 @@ export interface PreflightResult extends ProbeResult {
   name: string;
 }
 
-/** Probes every tunnel at once; each gets its own SSM client, released afterwards. */
+/**
+ * Probes every forwarding tunnel at once; each gets its own SSM client, released afterwards. A
+ * `kind: socks` tunnel has no destination of its own to probe and is left out.
+ */
 export async function preflightTunnels(tunnels: readonly TunnelDefinition[], options: { quietMs?: number } = {}): Promise<PreflightResult[]> {
   return Promise.all(
-    tunnels.map(async (definition) => {
+    tunnels.filter((definition) => definition.socks === undefined).map(async (definition) => {
       const { name, exposed: _exposed, ...tunnel } = definition;
       const { region, profile, endpoint, credentials, proxy, caBundle } = tunnel;
       const api = createSsmSessionApi({ region, profile, endpoint, credentials: credentials && { ...credentials }, proxy, caBundle });

@@ -44,7 +44,7 @@ export function definitionsTable(tunnels: readonly TunnelDefinition[]): string {
       t.name,
       listen(t),
       t.sessions !== undefined && t.sessions > 1 ? `${formatTarget(t.target)} (${t.sessions} sessions)` : formatTarget(t.target),
-      remote(t.remoteHost, t.remotePort),
+      t.socks !== undefined ? `(socks proxy${t.socks.allow === undefined ? '' : `: ${t.socks.allow.join(', ')}`})` : remote(t.remoteHost, t.remotePort),
     ]),
   );
 }
@@ -58,8 +58,8 @@ export function statusTable(status: DaemonStatus): string {
       t.state,
       t.localSocket === null ? formatHostPort(t.local.host, t.local.port) : `unix:${t.localSocket}`,
       t.target,
-      remote(t.remote.host, t.remote.port),
-      session(t),
+      t.kind === 'socks' ? `(socks: ${t.destinations.length} destinations)` : remote(t.remote.host, t.remote.port),
+      t.kind === 'socks' ? `${t.sessions.length} sessions` : session(t),
       String(t.openConnections),
       String(t.totalConnections),
       formatBytes(t.bytesUp),

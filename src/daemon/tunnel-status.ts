@@ -40,8 +40,21 @@ export interface TunnelStatus {
   reconnects: number;
   resumes: number;
   lastError: string | null;
-  /** Each SSM session of the tunnel's pool (one unless `sessions:` says more). */
+  /** Each SSM session of the tunnel's pool (one unless `sessions:` says more); a proxy's, one per destination. */
   sessions: PoolSessionStatus[];
+  /** `socks`: a SOCKS5 / HTTP CONNECT proxy (no single remote or session; see `destinations`). */
+  kind: 'forward' | 'socks';
+  /** A proxy's destinations with a session now, each with its own; empty for a forwarding tunnel. */
+  destinations: ProxyDestinationStatus[];
+}
+
+export interface ProxyDestinationStatus {
+  /** `host:port` as clients asked for it. */
+  destination: string;
+  state: string;
+  sessionId: string | null;
+  targetId: string | null;
+  openConnections: number;
 }
 
 export interface PoolSessionStatus {

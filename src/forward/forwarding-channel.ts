@@ -1,4 +1,4 @@
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** An in-order message from the agent, as the forwarders see it. */
 export interface InboundMessage {
@@ -22,6 +22,12 @@ export interface ForwardingChannel {
   on(event: 'drain', listener: () => void): unknown;
   off(event: 'drain', listener: () => void): unknown;
 }
+
+/**
+ * A local connection as the forwarders use it: a TCP or unix socket, or a duplex standing for one
+ * (the proxy's, which holds its client's reply until the destination answers).
+ */
+export type LocalSocket = Duplex & { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined };
 
 /** How one local connection ended, for logs and status. */
 export interface ConnectionSummary {
@@ -52,7 +58,7 @@ export class LocalConnection {
 
   constructor(
     readonly id: number,
-    readonly socket: Socket,
+    readonly socket: LocalSocket,
   ) {
     const { remoteAddress, remotePort } = socket;
     if (remoteAddress === undefined) this.remoteAddress = 'unix';

@@ -32,3 +32,10 @@ export function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
 }
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
+
+/** An IPv4 or IPv6 address (no brackets), or a DNS name of valid labels (underscores allowed, as in SRV-style names). */
+export function isValidHost(host: string): boolean {
+  return isIPv4(host) || isIPv6(host) || HOST_NAME.test(host);
+}

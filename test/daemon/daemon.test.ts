@@ -243,6 +243,8 @@ describe('Daemon', () => {
         resumes: 0,
         lastError: null,
         sessions: [{ state: 'ready', sessionId: web.sessionId, targetId: ONLINE, openConnections: 0 }],
+        kind: 'forward',
+        destinations: [],
       },
     ]);
 

@@ -27,6 +27,8 @@ function tunnel(overrides: Partial<TunnelStatus>): TunnelStatus {
     resumes: 4,
     lastError: null,
     sessions: [{ state: 'ready', sessionId: 'user-0123456789abcdef0', targetId: 'i-0123456789abcdef0', openConnections: 2 }],
+    kind: 'forward',
+    destinations: [],
     ...overrides,
   };
 }
@@ -66,6 +68,10 @@ describe('renderMetrics', () => {
         '# TYPE ssm_tunnel_reconnects_total counter',
         'ssm_tunnel_reconnects_total{tunnel="db"} 3',
         'ssm_tunnel_reconnects_total{tunnel="web"} 3',
+        '# HELP ssm_tunnel_proxy_destinations Destinations a socks tunnel has a session for now.',
+        '# TYPE ssm_tunnel_proxy_destinations gauge',
+        "# HELP ssm_tunnel_proxy_destination_connections_open Connections open through one destination's session of a socks tunnel.",
+        '# TYPE ssm_tunnel_proxy_destination_connections_open gauge',
         '# HELP ssm_tunnel_resumes_total WebSocket drops survived by resuming the same session.',
         '# TYPE ssm_tunnel_resumes_total counter',
         'ssm_tunnel_resumes_total{tunnel="db"} 4',
@@ -78,6 +84,17 @@ describe('renderMetrics', () => {
   it('escapes backslash, double quote and line feed in label values', () => {
     expect(escapeLabelValue('a\\b"c\nd')).toBe('a\\\\b\\"c\\nd');
     expect(renderMetrics([tunnel({ name: 'x"y' })])).toContain('ssm_tunnel_up{tunnel="x\\"y"} 1\n');
+  });
+
+  it("shows a socks tunnel's destinations and the connections through each", () => {
+    const destinations = [
+      { destination: 'db.internal:5432', state: 'ready', sessionId: 's-1', targetId: 'i-0123456789abcdef0', openConnections: 3 },
+      { destination: '[fd00::1]:443', state: 'ready', sessionId: 's-2', targetId: 'i-0123456789abcdef0', openConnections: 0 },
+    ];
+    const text = renderMetrics([tunnel({ name: 'proxy', kind: 'socks', destinations })]);
+    expect(text).toContain('ssm_tunnel_proxy_destinations{tunnel="proxy"} 2\n');
+    expect(text).toContain('ssm_tunnel_proxy_destination_connections_open{tunnel="proxy",destination="db.internal:5432"} 3\n');
+    expect(text).toContain('ssm_tunnel_proxy_destination_connections_open{tunnel="proxy",destination="[fd00::1]:443"} 0\n');
   });
 
   it('writes the families even with no tunnel', () => {
