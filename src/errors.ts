@@ -39,6 +39,10 @@ export const ErrorCode = {
   ABORTED: 'ERR_ABORTED',
   /** The local address or socket could not be listened on. */
   LISTEN: 'ERR_LISTEN',
+  /** The session opened every smux stream id it may (ids are never reused); a new session is needed. */
+  STREAMS_EXHAUSTED: 'ERR_STREAMS_EXHAUSTED',
+  /** A TCP address or port was asked of a tunnel that listens on a unix socket. */
+  NOT_TCP: 'ERR_NOT_TCP',
 } as const;
 
 export type OwnErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -73,6 +77,7 @@ const PERMANENT_OWN_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCode.INVALID_OPTION,
   ErrorCode.INSECURE_STREAM_URL,
   ErrorCode.ABORTED,
+  ErrorCode.NOT_TCP,
 ]);
 
 /** Whether an error with this code is worth retrying, when the error itself does not say. */

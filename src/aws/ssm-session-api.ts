@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { InstanceInformation, SSMClientConfig } from '@aws-sdk/client-ssm';
 import { pino } from 'pino';
+import { ErrorCode, SsmTunnelError } from '../errors.js';
 import type { Logger } from 'pino';
 import type {
   AwsConnectionOptions,
@@ -43,12 +44,13 @@ export interface SsmSessionApi extends SessionApi {
 }
 
 /**
- * An SDK error re-thrown with context: `name` stays the SDK's (`TargetNotConnected`,
- * `AccessDeniedException`, `ThrottlingException`, …), the message adds the operation and its
- * subject, `cause` is the original error.
+ * An SDK error re-thrown with context: `code` (and `name`) is the service's error name
+ * (`TargetNotConnected`, `AccessDeniedException`, `ThrottlingException`, …), `retryable` follows
+ * isRetryable's rules for that name, the message adds the operation and its subject, `cause` is the
+ * original error.
  */
-export class SsmApiError extends Error {
-  override readonly name: string;
+export class SsmApiError extends SsmTunnelError {
+  override name: string;
 
   constructor(
     readonly operation: string,
@@ -60,7 +62,7 @@ export class SsmApiError extends Error {
     readonly httpStatusCode: number | undefined,
   ) {
     const original = cause instanceof Error ? cause : new Error(String(cause));
-    super(`${operation} for ${subject} failed: ${original.name}: ${original.message}`, { cause });
+    super(original.name, `${operation} for ${subject} failed: ${original.name}: ${original.message}`, { cause });
     this.name = original.name;
   }
 }
@@ -118,7 +120,7 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
       const { SessionId: sessionId, StreamUrl: streamUrl, TokenValue: tokenValue } = output;
       if (!sessionId || !streamUrl || !tokenValue) {
         const missing = !sessionId ? 'SessionId' : !streamUrl ? 'StreamUrl' : 'TokenValue';
-        throw new Error(`StartSession for target ${request.target} returned a response without ${missing}`);
+        throw new SsmTunnelError(ErrorCode.PROTOCOL, `StartSession for target ${request.target} returned a response without ${missing}`);
       }
       return { sessionId, streamUrl, tokenValue };
     },

@@ -19,7 +19,8 @@ import {
 } from '../protocol/index.js';
 import type { ResumeResult } from '../aws/session-api.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { ErrorCode, SsmTunnelError } from '../errors.js';
+import { ErrorCode, isRetryable, SsmTunnelError } from '../errors.js';
+import { toBuffer } from '../util/net.js';
 import { batchingTransport } from './batching-transport.js';
 import { webSocketTransport } from './frame-transport.js';
 import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
@@ -90,9 +91,6 @@ export interface ClientDataChannelEvents {
   ended: [SessionEnded];
 }
 
-/** Errors that no retry of ResumeSession can fix. */
-const PERMANENT_RESUME_ERRORS = new Set(['DoesNotExistException', 'TargetNotConnected', 'AccessDeniedException', 'InvalidDocument', 'ValidationException']);
-
 /**
  * The client end of one Session Manager data channel: WebSocket + OpenDataChannel frame
  * (data-channel.md §3), the port-session handshake (§8), the reliable core, and resume after a
@@ -116,6 +114,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private state: 'idle' | 'opening' | 'open' | 'resuming' | 'ended' = 'idle';
   private openWaiter: { resolve: (h: HandshakeOutcome) => void; reject: (e: Error) => void } | undefined;
   private resumeAbort: AbortController | undefined;
+  /** flush() calls waiting for every sent message to be acknowledged; checked after each inbound frame. */
+  private readonly flushWaiters = new Set<() => void>();
 
   constructor(options: ClientDataChannelOptions) {
     super();
@@ -214,12 +214,21 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   }
 
   /** Waits until everything sent so far is acknowledged, or the time is up. Resolves true if it was. */
-  async flush(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.channel.unacknowledgedCount > 0 && this.state !== 'ended' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return this.channel.unacknowledgedCount === 0;
+  flush(timeoutMs: number): Promise<boolean> {
+    const done = (): boolean => this.channel.unacknowledgedCount === 0 || this.state === 'ended';
+    if (done()) return Promise.resolve(this.channel.unacknowledgedCount === 0);
+    return new Promise<boolean>((resolve) => {
+      const check = (): void => {
+        if (done()) finish();
+      };
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.flushWaiters.delete(check);
+        resolve(this.channel.unacknowledgedCount === 0);
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.flushWaiters.add(check);
+    });
   }
 
   /** Drops the socket without ending the session (tests and the emulator's faults use this path too). */
@@ -270,17 +279,20 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
         resolve();
       });
       ws.on('message', (data: RawData) => {
-        if (this.ws === ws) this.channel.handleFrame(toBuffer(data));
+        if (this.ws !== ws) return;
+        this.channel.handleFrame(toBuffer(data));
+        // Acknowledgements arrive only here: this is when a flush() may be over.
+        for (const check of [...this.flushWaiters]) check();
       });
       ws.on('pong', () => {
         this.awaitingPong = false;
       });
       ws.on('error', (error) => {
         this.log.debug({ err: error.message }, 'WebSocket error');
-        if (!opened) reject(new Error(`cannot open the data channel: ${error.message}`));
+        if (!opened) reject(new SsmTunnelError(ErrorCode.DATA_CHANNEL, `cannot open the data channel: ${error.message}`, { cause: error }));
       });
       ws.on('close', (code, reason) => {
-        if (!opened) reject(new Error(`data channel closed while opening (code ${code})`));
+        if (!opened) reject(new SsmTunnelError(ErrorCode.DATA_CHANNEL, `data channel closed while opening (code ${code})`));
         if (this.ws === ws) this.onConnectionLost(`WebSocket closed (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`);
       });
     });
@@ -314,7 +326,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.stopPing();
     this.ws = undefined;
     if (this.state === 'opening') {
-      this.failOpen(new Error(`data channel lost during the handshake: ${reason}`));
+      this.failOpen(new SsmTunnelError(ErrorCode.HANDSHAKE, `data channel lost during the handshake: ${reason}`));
       return;
     }
     if (this.state !== 'open') return;
@@ -335,10 +347,15 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
           try {
             result = await this.options.resumeSession(this.sessionId);
           } catch (error) {
-            if (PERMANENT_RESUME_ERRORS.has((error as Error).name)) throw new AbortError(error as Error);
+            if (!isRetryable(error)) throw new AbortError(error as Error);
             throw error;
           }
-          if (!result.tokenValue) throw new AbortError('the service no longer has this session (timed out or terminated)');
+          if (!result.tokenValue) {
+            // Retrying ResumeSession cannot help; a new session can.
+            throw new AbortError(
+              new SsmTunnelError(ErrorCode.SESSION_ENDED, 'the service no longer has this session (timed out or terminated)', { retryable: false }),
+            );
+          }
           if (abort.signal.aborted) return;
           // The StreamUrl in the response is ignored, as the reference does (§11.2).
           await this.connect(result.tokenValue);
@@ -361,7 +378,9 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       this.emit('resumed');
     } catch (error) {
       if (this.state === 'ended') return;
-      this.end({ reason: `cannot resume the session: ${(error as Error).message}`, byService: error instanceof AbortError || (error as Error).name === 'AbortError' });
+      // A permanent error means the service has ended the session (or will not let us back in);
+      // after exhausted retries it may still be open there, and the owner terminates it.
+      this.end({ reason: `cannot resume the session: ${(error as Error).message}`, byService: !isRetryable(error) });
     } finally {
       this.resumeAbort = undefined;
     }
@@ -378,7 +397,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private end(ended: SessionEnded): void {
     if (this.state === 'ended') return;
     if (this.openWaiter) {
-      this.failOpen(new Error(ended.reason));
+      this.failOpen(new SsmTunnelError(ErrorCode.SESSION_ENDED, ended.reason));
       return;
     }
     this.state = 'ended';
@@ -389,6 +408,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
 
   private cleanup(): void {
     this.resumeAbort?.abort();
+    for (const check of [...this.flushWaiters]) check();
     this.stopPing();
     this.channel.close();
     const ws = this.ws;
@@ -446,7 +466,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
         return { actionType: action.actionType, actionStatus: ActionStatus.Unsupported, actionResult: null, error };
       });
     } catch (error) {
-      this.failOpen(new Error(`invalid HandshakeRequest from the agent: ${(error as Error).message}`));
+      this.failOpen(new SsmTunnelError(ErrorCode.PROTOCOL, `invalid HandshakeRequest from the agent: ${(error as Error).message}`, { cause: error }));
       return;
     }
     this.log.debug({ agentVersion: this.agentVersion, properties: this.properties }, 'handshake request');
@@ -454,7 +474,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       PayloadType.HandshakeResponse,
       encodeHandshakeResponse({ clientVersion: this.options.clientVersion ?? CLIENT_VERSION, processedClientActions: actions, errors }),
     );
-    if (errors.length > 0) this.failOpen(new Error(`handshake refused: ${errors.join('; ')}`));
+    if (errors.length > 0) this.failOpen(new SsmTunnelError(ErrorCode.HANDSHAKE, `handshake refused: ${errors.join('; ')}`, { retryable: false }));
   }
 
   private onHandshakeComplete(payload: Buffer): void {
@@ -465,7 +485,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       this.log.warn({ err: (error as Error).message }, 'malformed HandshakeComplete; continuing');
     }
     if (this.sessionType === '') {
-      this.failOpen(new Error('handshake completed without a session type'));
+      this.failOpen(new SsmTunnelError(ErrorCode.HANDSHAKE, 'handshake completed without a session type'));
       return;
     }
     this.handshake = { agentVersion: this.agentVersion, sessionType: this.sessionType, properties: this.properties, customerMessage };
@@ -474,10 +494,4 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.openWaiter = undefined;
     waiter?.resolve(this.handshake);
   }
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }

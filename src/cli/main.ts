@@ -3,6 +3,13 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { commands } from './commands/index.js';
+import { EXIT_STATUS_HELP, ExitCode } from './exit-codes.js';
+
+// A rejection nobody handled is a bug: say so and exit with its own status, never carry on.
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`ssm-tunnel: internal error (unhandled rejection): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+  process.exit(ExitCode.INTERNAL);
+});
 
 // The SDK warns on Node 20 about its releases after January 2027; ours is pinned by the lock file.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -16,12 +23,13 @@ const cli = yargs(hideBin(process.argv))
   .help()
   .alias('h', 'help')
   .version()
+  .epilogue(EXIT_STATUS_HELP)
   .wrap(Math.min(110, process.stdout.columns ?? 110))
   .fail((message, error, y) => {
     // A message means bad usage (unknown option, failed check); otherwise a command failed.
     if (!message) throw error;
     process.stderr.write(`${y.help().toString()}\n\n${message}\n`);
-    process.exit(2);
+    process.exit(ExitCode.USAGE);
   });
 
 for (const command of commands) cli.command(command as CommandModule);
@@ -30,5 +38,5 @@ try {
   await cli.parseAsync();
 } catch (error) {
   process.stderr.write(`ssm-tunnel: ${(error as Error).message}\n`);
-  process.exit(1);
+  process.exit(ExitCode.FAILURE);
 }

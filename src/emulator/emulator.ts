@@ -116,7 +116,10 @@ export class Emulator {
   /** Changes emulator-wide knobs; running sessions pick up pacing and limits at once. */
   setKnobs(knobs: Partial<AgentKnobs>): void {
     validateKnobs(knobs, 'emulator knobs');
-    this.settings.knobs = layerKnobs(this.settings.knobs, knobs);
+    const layered = layerKnobs(this.settings.knobs, knobs);
+    // Pairs (the smux keepalive interval and timeout) are checked with the values they meet.
+    validateKnobs(layered, 'emulator knobs');
+    this.settings.knobs = layered;
     this.agents.knobsChanged();
   }
 
@@ -130,6 +133,14 @@ export class Emulator {
     validateFaults(faults, 'emulator faults');
     this.settings.faults = { ...faults };
     this.agents.faultsChanged();
+  }
+
+  /**
+   * StartSession creates its session at once but answers `ms` later (0: at once), so a client can be
+   * stopped while its StartSession is in flight.
+   */
+  delayStartSessionAnswers(ms: number): void {
+    this.service.delayStartSessionAnswers(ms);
   }
 
   /** The next `count` ResumeSession calls fail (default a 500 InternalServerError). */
@@ -220,11 +231,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     handshakeTimeoutMs: options.handshakeTimeoutMs,
   };
   validateKnobs(overrides, 'emulator options');
+  validateKnobs(layerKnobs(DEFAULT_AGENT_KNOBS, overrides), 'emulator options');
   validateFaults(options.faults ?? {}, 'emulator options: faults');
   const targetConfigs = options.targets ?? {};
   const serviceTargets: Record<string, EmulatedTargetConfig> = {};
   for (const [id, { agent, faults, ...target }] of Object.entries(targetConfigs)) {
-    if (agent !== undefined) validateKnobs(agent, `emulator options: target ${id}: agent`);
+    if (agent !== undefined) validateKnobs(layerKnobs(DEFAULT_AGENT_KNOBS, overrides, agent), `emulator options: target ${id}: agent`);
     if (faults !== undefined) validateFaults(faults, `emulator options: target ${id}: faults`);
     serviceTargets[id] = target;
   }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,7 +16,8 @@ import { EMULATOR_CREDENTIALS, SigV4Verifier } from './sigv4-verifier.js';
 import type { EmulatorCredentials } from './sigv4-verifier.js';
 import { SsmOperations } from './ssm-operations.js';
 import type { JsonObject } from './ssm-operations.js';
-import { formatDestination, TargetDirectory } from './targets.js';
+import { formatHostPort } from '../util/net.js';
+import { TargetDirectory } from './targets.js';
 import type { EmulatedTargetConfig } from './targets.js';
 
 /*
@@ -59,6 +61,10 @@ export class EmulatorService {
   private readonly server: Server;
   private handler: DataChannelHandler | undefined;
   private boundPort: number | undefined;
+  /** Fault knob: StartSession creates its session at once but answers this much later. */
+  private startSessionDelayMs = 0;
+  /** Aborted by close(): delayed answers stop waiting. */
+  private readonly closing = new AbortController();
 
   constructor(options: EmulatorServiceOptions = {}) {
     this.host = options.host ?? '127.0.0.1';
@@ -124,8 +130,18 @@ export class EmulatorService {
     this.operations.rejectNextResumeSessions(count, error);
   }
 
+  /**
+   * Fault knob: StartSession creates its session (it is in the record and can be terminated) but
+   * answers only `ms` later, like a slow service; 0 answers at once.
+   */
+  delayStartSessionAnswers(ms: number): void {
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new Error(`the StartSession delay must be 0 or a positive number of milliseconds, got ${ms}`);
+    this.startSessionDelayMs = ms;
+  }
+
   /** Ends every live session, closes every data channel and stops listening. */
   async close(): Promise<void> {
+    this.closing.abort();
     for (const session of this.sessions.list()) this.endSession(session.id, 'terminated', 'emulator stopped');
     await this.gate.close();
     if (!this.server.listening) return;
@@ -139,7 +155,7 @@ export class EmulatorService {
     if (this.boundPort === undefined) throw new Error('EmulatorService is not listening yet: call listen() first');
     // A wildcard bind is reachable on loopback; URLs need a concrete address.
     const host = this.host === '0.0.0.0' ? '127.0.0.1' : this.host === '::' ? '::1' : this.host;
-    return formatDestination(host, this.boundPort);
+    return formatHostPort(host, this.boundPort);
   }
 
   private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -165,6 +181,11 @@ export class EmulatorService {
       const output = this.operations.run(operation, input);
       if (typeof output.SessionId === 'string') subject.sessionId = output.SessionId;
       body = JSON.stringify(output);
+      if (operation === 'StartSession' && this.startSessionDelayMs > 0) {
+        const answered = await sleep(this.startSessionDelayMs, true, { signal: this.closing.signal }).catch(() => false);
+        // The emulator is closing: its connections are being cut, nobody waits for this answer.
+        if (!answered) return;
+      }
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError('InternalFailure', 'The emulated service failed unexpectedly', 500);
       if (apiError !== error) this.logger.error({ operation, err: error }, 'emulated SSM operation failed');

@@ -1,4 +1,5 @@
 import type { Socket } from 'node:net';
+import { formatHostPort } from '../util/net.js';
 
 /** An in-order message from the agent, as the forwarders see it. */
 export interface InboundMessage {
@@ -56,7 +57,7 @@ export class LocalConnection {
   ) {
     const { remoteAddress, remotePort } = socket;
     if (remoteAddress === undefined) this.remoteAddress = 'unix';
-    else this.remoteAddress = remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
+    else this.remoteAddress = formatHostPort(remoteAddress, remotePort ?? 0);
   }
 
   summary(): ConnectionSummary {

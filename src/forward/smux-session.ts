@@ -8,6 +8,7 @@ import {
   SmuxFrameParser,
   type SmuxFrame,
 } from '../protocol/index.js';
+import { ErrorCode, InvalidOptionError, SsmTunnelError } from '../errors.js';
 import { SmuxStream, type SmuxStreamLink } from './smux-stream.js';
 
 export interface SmuxSessionOptions {
@@ -92,7 +93,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
     this.maxReceiveBuffer = options.maxReceiveBuffer ?? DEFAULT_MAX_RECEIVE_BUFFER;
     this.log = options.logger;
     if (!(this.maxReceiveBuffer > 0)) {
-      throw new RangeError(`smux maxReceiveBuffer must be > 0, got ${this.maxReceiveBuffer}`);
+      throw new InvalidOptionError(`smux maxReceiveBuffer must be > 0, got ${this.maxReceiveBuffer}`);
     }
     if (options.keepAlive) {
       this.startKeepAlive(
@@ -122,11 +123,11 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   /** Client role: allocates the next stream id and sends its SYN at once (§4.5). */
   openStream(): SmuxStream {
-    if (this.closed) throw new Error('smux session is closed; cannot open a stream');
-    if (this.role !== 'client') throw new Error('smux server role never opens streams (port-forwarding.md §4.5)');
+    if (this.closed) throw new SsmTunnelError(ErrorCode.SESSION_ENDED, 'smux session is closed; cannot open a stream');
+    if (this.role !== 'client') throw new InvalidOptionError('smux server role never opens streams (port-forwarding.md §4.5)');
     const id = this.lastStreamId + 2;
     if (id > MAX_STREAM_ID) {
-      throw new Error(`smux stream ids exhausted: last id ${this.lastStreamId}, ids are never reused (§4.5)`);
+      throw new SsmTunnelError(ErrorCode.STREAMS_EXHAUSTED, `smux stream ids exhausted: last id ${this.lastStreamId}, ids are never reused (§4.5)`);
     }
     this.lastStreamId = id;
     const stream = this.createStream(id);
@@ -321,7 +322,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   private startKeepAlive(intervalMs: number, timeoutMs: number): void {
     if (!(intervalMs > 0) || !(timeoutMs >= intervalMs)) {
-      throw new RangeError(
+      throw new InvalidOptionError(
         `smux keepalive needs interval > 0 and timeout >= interval, got interval ${intervalMs} ms, timeout ${timeoutMs} ms`,
       );
     }

@@ -1,6 +1,8 @@
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
 import { parseDuration } from '../../daemon/duration.js';
+import { formatHostPort } from '../../util/net.js';
+import { ExitCode } from '../exit-codes.js';
 import { DEFAULT_AGENT_VERSION, startEmulator, type EmulatorTargetConfig } from '../../emulator/index.js';
 import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
 
@@ -35,8 +37,7 @@ export function parseTargetSpec(spec: string): [string, EmulatorTargetConfig] {
   if (match[3] === undefined) return [id, { address: host }];
   const port = Number(match[3]);
   if (port < 1 || port > 65535) throw new Error(`--target ${JSON.stringify(spec)}: port ${match[3]} is not 1-65535`);
-  const bracketed = host.includes(':') ? `[${host}]` : host;
-  return [id, { address: host, allowedDestinations: [`${bracketed}:${port}`, `localhost:${port}`] }];
+  return [id, { address: host, allowedDestinations: [formatHostPort(host, port), formatHostPort('localhost', port)] }];
 }
 
 export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
@@ -71,7 +72,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       maxSessionDurationMs = args['max-session-duration'] === undefined ? undefined : parseDuration(args['max-session-duration']);
     } catch (error) {
       process.stderr.write(`ssm-tunnel emulator: ${(error as Error).message}\n`);
-      process.exit(2);
+      process.exit(ExitCode.USAGE);
     }
     const emulator = await startEmulator({
       port: args.port,
@@ -85,7 +86,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       logger,
     }).catch((error: Error) => {
       process.stderr.write(`ssm-tunnel emulator: cannot start: ${error.message}\n`);
-      process.exit(1);
+      process.exit(ExitCode.FAILURE);
     });
     const { endpoint, region, credentials } = emulator;
     const [firstTarget, firstConfig] = Object.entries(targets)[0]!;
@@ -108,7 +109,13 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     const stop = (): void => {
-      void emulator.close().then(() => process.exit(0));
+      emulator.close().then(
+        () => process.exit(ExitCode.OK),
+        (error: Error) => {
+          process.stderr.write(`ssm-tunnel emulator: stopping failed: ${error.message}\n`);
+          process.exit(ExitCode.FAILURE);
+        },
+      );
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -1,5 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { openTunnel } from '../../tunnel/tunnel.js';
+import { openTunnel, type Tunnel } from '../../tunnel/tunnel.js';
+import { InvalidOptionError } from '../../errors.js';
+import { formatHostPort } from '../../util/net.js';
+import { ExitCode, signalExitCode } from '../exit-codes.js';
 import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
 import type { LevelWithSilent } from 'pino';
 
@@ -56,7 +59,31 @@ export const openCommand: CommandModule<object, OpenArgs> = {
   handler: async (args) => {
     const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     const socketPath = args['local-socket'];
-    const tunnel = await openTunnel({
+    // Signal handlers go in before the session starts: Ctrl-C at any stage of the start ends the
+    // session it began (TerminateSession), instead of Node's default exit leaving it open.
+    const stopping = new AbortController();
+    let tunnel: Tunnel | undefined = undefined;
+    const closeAndExit = (open: Tunnel): void => {
+      open.close().then(
+        () => process.exit(ExitCode.OK),
+        (error: Error) => {
+          process.stderr.write(`ssm-tunnel: closing the tunnel failed: ${error.message}\n`);
+          process.exit(ExitCode.FAILURE);
+        },
+      );
+    };
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping.signal.aborted) {
+        logger.warn({ signal }, 'second signal: exiting at once');
+        process.exit(signalExitCode(signal));
+      }
+      stopping.abort();
+      // Before the tunnel is up, openTunnel() hears the abort, ends the start and rejects (below).
+      if (tunnel !== undefined) closeAndExit(tunnel);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    tunnel = await openTunnel({
       target: args.target ?? { tag: parseTags(args.tag ?? []) },
       remoteHost: args['remote-host'],
       remotePort: args['remote-port'],
@@ -69,22 +96,24 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       endpoint: args.endpoint,
       keepAlive: args['keep-alive'],
       logger,
+      signal: stopping.signal,
     }).catch((error: Error) => {
+      // Stopped by a signal while starting: the start has been ended; that is a clean stop.
+      if (stopping.signal.aborted) process.exit(ExitCode.OK);
       process.stderr.write(`ssm-tunnel: ${error.message}\n`);
-      // Invalid options are usage errors (2); anything the service or network said is 1.
-      process.exit(error instanceof TypeError ? 2 : 1);
+      process.exit(error instanceof InvalidOptionError ? ExitCode.USAGE : ExitCode.FAILURE);
     });
+    // A signal between openTunnel() resolving and here found no tunnel to close: close it now.
+    if (stopping.signal.aborted) {
+      closeAndExit(tunnel);
+      return;
+    }
     const locals = tunnel.localSocketPath !== undefined
       ? [`unix:${tunnel.localSocketPath}`]
-      : tunnel.localAddresses.map(({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`));
-    const remote = `${args['remote-host'] ?? tunnel.stats.targetId ?? args.target}:${args['remote-port']}`;
+      : tunnel.localAddresses.map(({ address, port }) => formatHostPort(address, port));
+    const remote = formatHostPort(args['remote-host'] ?? tunnel.stats.targetId ?? args.target ?? 'target', args['remote-port']);
     process.stdout.write(`Forwarding ${locals.join(', ')} -> ${remote} (session ${tunnel.sessionId})\n`);
     process.stdout.write('Waiting for connections...\n');
-    const stop = (): void => {
-      void tunnel.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
   },
 };
 
