@@ -143,6 +143,11 @@ export class Emulator {
     this.service.delayStartSessionAnswers(ms);
   }
 
+  /** Data-channel WebSocket upgrades are answered `ms` later (0: at once), so a client can be stopped while its WebSocket opens. */
+  delayDataChannelUpgrades(ms: number): void {
+    this.service.delayDataChannelUpgrades(ms);
+  }
+
   /** The next `count` ResumeSession calls fail (default a 500 InternalServerError). */
   rejectNextResumeSessions(count: number, error?: ApiError): void {
     this.service.rejectNextResumeSessions(count, error);

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ApiError, serializationError } from './api-errors.js';
@@ -63,6 +64,10 @@ export class EmulatorService {
   private boundPort: number | undefined;
   /** Fault knob: StartSession creates its session at once but answers this much later. */
   private startSessionDelayMs = 0;
+  /** Fault knob: data-channel WebSocket upgrades are answered this much later. */
+  private upgradeDelayMs = 0;
+  /** Upgrade requests held back by that knob; close() cuts them. */
+  private readonly delayedUpgrades = new Set<Duplex>();
   /** Aborted by close(): delayed answers stop waiting. */
   private readonly closing = new AbortController();
 
@@ -87,7 +92,7 @@ export class EmulatorService {
       openFrameTimeoutMs: options.openFrameTimeoutMs ?? 30_000,
     });
     this.server = createServer((request, response) => void this.answer(request, response));
-    this.server.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => this.gate.handleUpgrade(request, socket, head));
+    this.server.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => this.upgrade(request, socket, head));
   }
 
   setDataChannelHandler(handler: DataChannelHandler): void {
@@ -139,9 +144,16 @@ export class EmulatorService {
     this.startSessionDelayMs = ms;
   }
 
+  /** Fault knob: data-channel WebSocket upgrades are answered `ms` later (0: at once), so a client can be stopped while its WebSocket is opening. */
+  delayDataChannelUpgrades(ms: number): void {
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new Error(`the upgrade delay must be 0 or a positive number of milliseconds, got ${ms}`);
+    this.upgradeDelayMs = ms;
+  }
+
   /** Ends every live session, closes every data channel and stops listening. */
   async close(): Promise<void> {
     this.closing.abort();
+    for (const socket of this.delayedUpgrades) socket.destroy();
     for (const session of this.sessions.list()) this.endSession(session.id, 'terminated', 'emulator stopped');
     await this.gate.close();
     if (!this.server.listening) return;
@@ -149,6 +161,22 @@ export class EmulatorService {
     this.server.close();
     this.server.closeAllConnections();
     await closed;
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.upgradeDelayMs === 0) {
+      this.gate.handleUpgrade(request, socket, head);
+      return;
+    }
+    this.delayedUpgrades.add(socket);
+    const timer = setTimeout(() => {
+      this.delayedUpgrades.delete(socket);
+      if (!socket.destroyed) this.gate.handleUpgrade(request, socket, head);
+    }, this.upgradeDelayMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.delayedUpgrades.delete(socket);
+    });
   }
 
   private authority(): string {
