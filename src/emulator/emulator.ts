@@ -155,13 +155,14 @@ export class Emulator {
 
   /** Controls of a session started through this emulator; throws for an unknown id. */
   session(sessionId: string): SessionControls {
-    if (this.service.sessions.get(sessionId) === undefined) throw new Error(`The emulator has no session ${sessionId}`);
+    const session = this.service.sessions.get(sessionId);
+    if (session === undefined) throw new Error(`The emulator has no session ${sessionId}`);
     const agents = this.agents;
     const recordOf = (): SessionRecord => this.sessionRecord(sessionId)!;
     return {
       sessionId,
       end: (state, reason) => this.endSession(sessionId, state, reason ?? END_REASONS[state]),
-      setKnobs: (knobs) => agents.setSessionKnobs(sessionId, knobs),
+      setKnobs: (knobs) => agents.setSessionKnobs(sessionId, session.target, knobs),
       setFaults: (faults) => agents.setSessionFaults(sessionId, faults),
       pausePublication: () => agents.agent(sessionId)?.setPublication(true),
       startPublication: () => agents.agent(sessionId)?.setPublication(false),
