@@ -35,6 +35,8 @@ export interface ConnectionSummary {
   durationMs: number;
   /** Set when the connection failed rather than closed normally. */
   error?: string;
+  /** The failure's stable code where it has one: `ERR_DESTINATION_REFUSED`. */
+  code?: string;
 }
 
 export interface ForwarderEvents {
@@ -50,6 +52,7 @@ export class LocalConnection {
   bytesUp = 0;
   bytesDown = 0;
   error: string | undefined;
+  code: string | undefined;
 
   constructor(
     readonly id: number,
@@ -69,6 +72,7 @@ export class LocalConnection {
       durationMs: Date.now() - this.openedAt,
     };
     if (this.error !== undefined) summary.error = this.error;
+    if (this.code !== undefined) summary.code = this.code;
     return summary;
   }
 }
