@@ -306,7 +306,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     const interval = this.options.pingIntervalMs ?? 30_000;
     this.pingTimer = setInterval(() => {
       if (this.awaitingPong) {
-        this.log.warn({ intervalMs: interval }, 'WebSocket did not answer a ping; reconnecting');
+        this.log.warn({ intervalMs: interval }, 'WebSocket did not answer a ping; dropping it and resuming the session');
         ws.terminate();
         return;
       }

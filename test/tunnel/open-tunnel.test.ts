@@ -186,22 +186,31 @@ describe('openTunnel against the emulator', () => {
     expect(again.localPort).toBe(port);
   });
 
-  it('listens on IPv6 loopback when asked', async () => {
+  it('listens on IPv6 loopback when asked, and writes the client address the same way in both connection events', async () => {
     const { open } = await setup();
     const tunnel = await open({ localHost: '::1' });
     expect(tunnel.localAddress.address).toBe('::1');
+    const opened: string[] = [];
+    const closed: string[] = [];
+    tunnel.on('connection', (info) => opened.push(info.remoteAddress));
+    tunnel.on('connectionClosed', (summary) => closed.push(summary.remoteAddress));
     const payload = randomBytes(3000);
     expect((await roundTrip(tunnel.localPort, payload, '::1')).equals(payload)).toBe(true);
+    await waitFor(() => closed.length === 1, 'the connection to close');
+    expect(opened[0]).toMatch(/^\[::1\]:\d+$/);
+    expect(closed).toEqual(opened);
   });
 
-  it('rejects at once with the service error when the target is unknown', async () => {
-    const { open } = await setup();
+  it('rejects at once with the service error when the target is unknown, logging that it will not retry', async () => {
+    const { open, logs } = await setup();
     const error = await open({ target: 'i-00000000000000000' }).then(
       () => undefined,
       (rejection: unknown) => rejection,
     );
     expect(error).toBeInstanceOf(SsmTunnelError);
     expect(error).toMatchObject({ code: 'TargetNotConnected', name: 'TargetNotConnected', retryable: false, cause: expect.objectContaining({ name: 'TargetNotConnected' }) as unknown });
+    const said = logs.lines.filter((line) => String(line.msg).startsWith('cannot start'));
+    expect(said).toEqual([expect.objectContaining({ msg: 'cannot start the session; not retrying: the error is permanent', code: 'TargetNotConnected' })]);
   });
 
   it('rejects with ERR_CONNECT_TIMEOUT when no session comes up in time, and leaves no session open', async () => {
