@@ -34,7 +34,7 @@ function abortedError(signal: AbortSignal): SsmTunnelError {
 
 /**
  * One SSM session: StartSession, the data channel, and the forwarder the agent's version calls
- * for (docs/forwarding.md). Whoever starts it owns its end: terminate(), or losing it.
+ * for (docs/forwarding.md §2.1). Whoever starts it owns its end: terminate(), or losing it.
  */
 export class SsmSession extends EventEmitter<SsmSessionEvents> {
   readonly sessionId: string;
@@ -156,7 +156,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
 
   /**
    * Ends the session: the TerminateSession flag where the agent understands it, and the API when the
-   * flag is not acknowledged in time or not supported (docs/protocol.md).
+   * flag is not acknowledged in time or not supported (docs/protocol.md §10.2).
    */
   async terminate(): Promise<void> {
     if (this.finished) return;

@@ -3,8 +3,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { SessionApi } from '../aws/session-api.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
 import { formatTarget } from '../aws/target-resolver.js';
-import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { ErrorCode, errorCode, isRetryable, SsmTunnelError } from '../errors.js';
+import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { formatHostPort, isLoopbackHost } from '../util/net.js';
 import { LocalListener } from './local-listener.js';
@@ -432,7 +432,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
 /**
  * Opens a tunnel and resolves once its first session is up. Whatever ends the opening (an error,
  * the connect timeout, `options.signal`) closes the tunnel, its sessions included, before the
- * promise rejects.
+ * promise rejects (README.md, "Library use").
  */
 export async function openTunnel(options: TunnelOptions): Promise<Tunnel> {
   const { signal } = options;
