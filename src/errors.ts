@@ -41,6 +41,14 @@ export const ErrorCode = {
   ABORTED: 'ERR_ABORTED',
   /** The local address or socket could not be listened on. */
   LISTEN: 'ERR_LISTEN',
+  /** The outbound HTTP(S) proxy could not be reached or refused the CONNECT (not for its credentials). */
+  PROXY: 'ERR_PROXY',
+  /** The outbound proxy refused the credentials in the proxy URL (407). */
+  PROXY_AUTH: 'ERR_PROXY_AUTH',
+  /** A server's TLS certificate is not trusted by the CAs in use (AWS_CA_BUNDLE, caBundle, Node's). */
+  TLS_CERTIFICATE: 'ERR_TLS_CERTIFICATE',
+  /** The CA bundle (caBundle, AWS_CA_BUNDLE, the profile's ca_bundle) cannot be read or holds no certificate. */
+  CA_BUNDLE: 'ERR_CA_BUNDLE',
   /** The session opened every smux stream id it may (ids are never reused); a new session is needed. */
   STREAMS_EXHAUSTED: 'ERR_STREAMS_EXHAUSTED',
   /** A TCP address or port was asked of a tunnel that listens on a unix socket. */
@@ -80,6 +88,9 @@ const PERMANENT_OWN_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCode.INVALID_OPTION,
   ErrorCode.INSECURE_STREAM_URL,
   ErrorCode.ABORTED,
+  ErrorCode.PROXY_AUTH,
+  ErrorCode.TLS_CERTIFICATE,
+  ErrorCode.CA_BUNDLE,
   ErrorCode.NOT_TCP,
 ]);
 
