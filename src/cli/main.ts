@@ -11,6 +11,9 @@ process.on('unhandledRejection', (reason) => {
   process.exit(ExitCode.INTERNAL);
 });
 
+/** package.json's version, written in by the bundler (scripts/build-cli.js). */
+declare const SSM_TUNNEL_VERSION: string;
+
 // The SDK warns on Node 20 about its releases after January 2027; ours is pinned by the lock file.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -22,7 +25,7 @@ const cli = yargs(hideBin(process.argv))
   .recommendCommands()
   .help()
   .alias('h', 'help')
-  .version()
+  .version(SSM_TUNNEL_VERSION)
   .epilogue(EXIT_STATUS_HELP)
   .wrap(Math.min(110, process.stdout.columns ?? 110))
   .fail((message, error, y) => {

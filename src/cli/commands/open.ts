@@ -1,9 +1,9 @@
 import type { CommandModule } from 'yargs';
-import { openTunnel, type Tunnel } from '../../tunnel/tunnel.js';
 import { InvalidOptionError } from '../../errors.js';
+import type { Tunnel } from '../../tunnel/tunnel.js';
 import { formatHostPort } from '../../util/net.js';
 import { ExitCode, signalExitCode } from '../exit-codes.js';
-import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
+import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 import type { LevelWithSilent } from 'pino';
 
@@ -56,10 +56,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', '')
       .example('$0 open --ecs-cluster prod --ecs-service api --remote-host db.internal --remote-port 5432', 'through a running task of an ECS service'),
   handler: async (args) => {
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
-    const socketPath = args['local-socket'];
-    // Signal handlers go in before the session starts: Ctrl-C at any stage of the start ends the
-    // session it began (TerminateSession), instead of Node's default exit leaving it open.
+    // Signal handlers go in first, before anything loads: Ctrl-C at any stage of the start ends
+    // the session it began (TerminateSession), instead of Node's default exit leaving it open.
     const stopping = new AbortController();
     let tunnel: Tunnel | undefined = undefined;
     const closeAndExit = (open: Tunnel): void => {
@@ -73,7 +71,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     };
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping.signal.aborted) {
-        logger.warn({ signal }, 'second signal: exiting at once');
+        process.stderr.write(`ssm-tunnel: second ${signal}: exiting at once\n`);
         process.exit(signalExitCode(signal));
       }
       stopping.abort();
@@ -82,6 +80,9 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    const [{ openTunnel }, { createCliLogger }] = await Promise.all([import('../../tunnel/tunnel.js'), import('../logger.js')]);
+    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const socketPath = args['local-socket'];
     tunnel = await openTunnel({
       target: targetFromArgs(args),
       remoteHost: args['remote-host'],
