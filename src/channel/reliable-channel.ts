@@ -72,7 +72,29 @@ interface HeldMessage {
 const RETRANSMIT_TICK_MS = 10;
 /** Later transmissions acknowledged that prove an unacknowledged one lost (TCP's duplicate-ack threshold). */
 const LOSS_EVIDENCE_TRANSMISSIONS = 3;
+/**
+ * Retransmissions per tick at most: after a resume the whole window (up to 1024 messages) may be
+ * due at once; spreading it over a few ticks keeps one tick from blocking the event loop.
+ */
 const MAX_RESENDS_PER_TICK = 256;
+/** The agent's largest stream payload (docs/protocol.md §7.2): it rejects longer messages. */
+const DEFAULT_MAX_PAYLOAD_SIZE = 1024;
+/** Unacknowledged messages in flight: 1024 × 1 KiB keeps a 1 MB/s session busy over a 1 s round trip. */
+const DEFAULT_WINDOW_MESSAGES = 1024;
+/** Transport bytes queued before transmitting pauses: about one window of full messages. */
+const DEFAULT_TRANSPORT_HIGH_WATER_BYTES = 1024 * 1024;
+/** Out-of-order messages held: four windows, room for a resume's burst of retransmissions. */
+const DEFAULT_MAX_REORDER_MESSAGES = 4096;
+/** Payload bytes those may hold: bounds memory against a peer that sends large frames out of order. */
+const DEFAULT_MAX_REORDER_BYTES = 8 * 1024 * 1024;
+/** A message unacknowledged this long on a live socket means the peer is gone (the agent resends for ~5 min). */
+const DEFAULT_RESEND_TIMEOUT_MS = 120_000;
+/** Sent entries kept at the head of the transmit queue before it is compacted: amortises the copy. */
+const TRANSMIT_QUEUE_COMPACT_AFTER = 4096;
+/** Doublings of the RTO for a message resent again and again (2 ** 4 = 16 × the RTO)... */
+const MAX_BACKOFF_DOUBLINGS = 4;
+/** ...and never more than this between resends, so a message lost on a live link goes again within seconds. */
+const MAX_RESEND_INTERVAL_MS = 4000;
 
 export interface ReliableChannelEvents {
   drain: [];
@@ -135,12 +157,12 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     this.role = options.role;
     this.outgoingType = options.role === 'client' ? MessageType.InputStreamData : MessageType.OutputStreamData;
     this.incomingType = options.role === 'client' ? MessageType.OutputStreamData : MessageType.InputStreamData;
-    this.maxPayloadSize = options.maxPayloadSize ?? 1024;
-    this.windowMessages = options.windowMessages ?? 1024;
-    this.highWaterBytes = options.transportHighWaterBytes ?? 1024 * 1024;
-    this.maxReorder = options.maxReorderMessages ?? 4096;
-    this.maxReorderBytes = options.maxReorderBytes ?? 8 * 1024 * 1024;
-    this.resendTimeoutMs = options.resendTimeoutMs ?? 120_000;
+    this.maxPayloadSize = options.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE;
+    this.windowMessages = options.windowMessages ?? DEFAULT_WINDOW_MESSAGES;
+    this.highWaterBytes = options.transportHighWaterBytes ?? DEFAULT_TRANSPORT_HIGH_WATER_BYTES;
+    this.maxReorder = options.maxReorderMessages ?? DEFAULT_MAX_REORDER_MESSAGES;
+    this.maxReorderBytes = options.maxReorderBytes ?? DEFAULT_MAX_REORDER_BYTES;
+    this.resendTimeoutMs = options.resendTimeoutMs ?? DEFAULT_RESEND_TIMEOUT_MS;
     this.ackBeforeDelivery = options.ackBeforeDelivery ?? (() => false);
     this.log = options.logger ?? silentLogger;
     this.rtt = new RttEstimator({ ...DEFAULT_RTT_OPTIONS, ...options.rtt });
@@ -294,7 +316,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     if (this.transmitHead >= this.transmitQueue.length) {
       this.transmitQueue = [];
       this.transmitHead = 0;
-    } else if (this.transmitHead > 4096) {
+    } else if (this.transmitHead > TRANSMIT_QUEUE_COMPACT_AFTER) {
       this.transmitQueue = this.transmitQueue.slice(this.transmitHead);
       this.transmitHead = 0;
     }
@@ -360,7 +382,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
       // with TCP's duplicate acks; the per-message acks play the part of SACK. Waiting for the RTO
       // on random loss stalled the window, and whole transfers, for seconds.
       const lost = this.newestAckedTransmission - entry.lastTransmission >= LOSS_EVIDENCE_TRANSMISSIONS;
-      const timeout = lost ? 0 : Math.min(this.rtt.rtoMs * 2 ** Math.min(entry.attempts, 4), 4000);
+      const timeout = lost ? 0 : Math.min(this.rtt.rtoMs * 2 ** Math.min(entry.attempts, MAX_BACKOFF_DOUBLINGS), MAX_RESEND_INTERVAL_MS);
       if (now - entry.lastSentAt > timeout) {
         if (this.queuedBytes >= this.highWaterBytes) break;
         this.transmit(entry);

@@ -6,7 +6,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logging.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
-import { formatHostPort, isReady, type DaemonStatus } from './tunnel-status.js';
+import { ErrorCode, SsmTunnelError } from '../errors.js';
+import { formatHostPort } from '../util/net.js';
+import { isReady, type DaemonStatus } from './tunnel-status.js';
 
 export class StatusServer {
   private readonly server: Server;
@@ -21,7 +23,7 @@ export class StatusServer {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
         const why = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.message;
-        reject(new Error(`cannot listen on ${formatHostPort(listen.host, listen.port)} for the status endpoint: ${why}`, { cause: error }));
+        reject(new SsmTunnelError(ErrorCode.LISTEN, `cannot listen on ${formatHostPort(listen.host, listen.port)} for the status endpoint: ${why}`, { cause: error }));
       });
       server.listen({ host: listen.host, port: listen.port }, () => resolve());
     });

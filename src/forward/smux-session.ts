@@ -8,6 +8,7 @@ import {
   SmuxFrameParser,
   type SmuxFrame,
 } from '../protocol/index.js';
+import { ErrorCode, InvalidOptionError, SsmTunnelError } from '../errors.js';
 import { SmuxStream, type SmuxStreamLink } from './smux-stream.js';
 
 export interface SmuxSessionOptions {
@@ -34,9 +35,13 @@ export interface SmuxSessionEvents {
   close: [reason: Error | undefined];
 }
 
-/** The session saw no frame from the peer during a whole keepalive check window (docs/forwarding.md §5). */
-export class SmuxKeepaliveTimeoutError extends Error {
+/** The session saw no frame from the peer during a whole keepalive check window (docs/forwarding.md §5); code ERR_SESSION_ENDED. */
+export class SmuxKeepaliveTimeoutError extends SsmTunnelError {
   override readonly name = 'SmuxKeepaliveTimeoutError';
+
+  constructor(message: string) {
+    super(ErrorCode.SESSION_ENDED, message);
+  }
 }
 
 const DEFAULT_KEEPALIVE_INTERVAL_MS = 10_000;
@@ -92,7 +97,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
     this.maxReceiveBuffer = options.maxReceiveBuffer ?? DEFAULT_MAX_RECEIVE_BUFFER;
     this.log = options.logger;
     if (!(this.maxReceiveBuffer > 0)) {
-      throw new RangeError(`smux maxReceiveBuffer must be > 0, got ${this.maxReceiveBuffer}`);
+      throw new InvalidOptionError(`smux maxReceiveBuffer must be > 0, got ${this.maxReceiveBuffer}`);
     }
     if (options.keepAlive) {
       this.startKeepAlive(
@@ -122,11 +127,11 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   /** Client role: allocates the next stream id and sends its SYN at once (docs/forwarding.md §4.1–§4.2). */
   openStream(): SmuxStream {
-    if (this.closed) throw new Error('smux session is closed; cannot open a stream');
-    if (this.role !== 'client') throw new Error('smux server role never opens streams (docs/forwarding.md §4.1)');
+    if (this.closed) throw new SsmTunnelError(ErrorCode.SESSION_ENDED, 'smux session is closed; cannot open a stream');
+    if (this.role !== 'client') throw new InvalidOptionError('smux server role never opens streams (docs/forwarding.md §4.1)');
     const id = this.lastStreamId + 2;
     if (id > MAX_STREAM_ID) {
-      throw new Error(`smux stream ids exhausted: last id ${this.lastStreamId}, ids are never reused (docs/forwarding.md §4.1)`);
+      throw new SsmTunnelError(ErrorCode.STREAMS_EXHAUSTED, `smux stream ids exhausted: last id ${this.lastStreamId}, ids are never reused (docs/forwarding.md §4.1)`);
     }
     this.lastStreamId = id;
     const stream = this.createStream(id);
@@ -321,7 +326,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   private startKeepAlive(intervalMs: number, timeoutMs: number): void {
     if (!(intervalMs > 0) || !(timeoutMs >= intervalMs)) {
-      throw new RangeError(
+      throw new InvalidOptionError(
         `smux keepalive needs interval > 0 and timeout >= interval, got interval ${intervalMs} ms, timeout ${timeoutMs} ms`,
       );
     }

@@ -4,6 +4,7 @@ import { parseDuration } from '../../daemon/duration.js';
 import { DEFAULT_AGENT_VERSION } from '../../emulator/agent-knobs.js';
 import type { EmulatedEcsTaskConfig, EmulatorTargetConfig } from '../../emulator/index.js';
 import { formatHostPort } from '../../util/net.js';
+import { ExitCode } from '../exit-codes.js';
 import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 
 interface EmulatorArgs {
@@ -43,7 +44,7 @@ function parseAddress(option: string, spec: string, where: string): Pick<Emulato
   if (match[3] === undefined) return { address: host };
   const port = Number(match[3]);
   if (port < 1 || port > 65535) throw new Error(`${option} ${JSON.stringify(spec)}: port ${match[3]} is not 1-65535`);
-  return { address: host, allowedDestinations: [formatHostPort(host, port), `localhost:${port}`] };
+  return { address: host, allowedDestinations: [formatHostPort(host, port), formatHostPort('localhost', port)] };
 }
 
 /**
@@ -105,7 +106,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       maxSessionDurationMs = args['max-session-duration'] === undefined ? undefined : parseDuration(args['max-session-duration']);
     } catch (error) {
       process.stderr.write(`ssm-tunnel emulator: ${(error as Error).message}\n`);
-      process.exit(2);
+      process.exit(ExitCode.USAGE);
     }
     const emulator = await startEmulator({
       port: args.port,
@@ -121,7 +122,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       logger,
     }).catch((error: Error) => {
       process.stderr.write(`ssm-tunnel emulator: cannot start: ${error.message}\n`);
-      process.exit(1);
+      process.exit(ExitCode.FAILURE);
     });
     const { endpoint, region, credentials, caFile } = emulator;
     const firstTask = ecsTasks[0];
@@ -158,7 +159,13 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     const stop = (): void => {
-      void emulator.close().then(() => process.exit(0));
+      emulator.close().then(
+        () => process.exit(ExitCode.OK),
+        (error: Error) => {
+          process.stderr.write(`ssm-tunnel emulator: stopping failed: ${error.message}\n`);
+          process.exit(ExitCode.FAILURE);
+        },
+      );
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

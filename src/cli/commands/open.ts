@@ -1,7 +1,11 @@
-import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
+import { InvalidOptionError } from '../../errors.js';
+import type { Tunnel } from '../../tunnel/tunnel.js';
+import { formatHostPort } from '../../util/net.js';
+import { ExitCode, signalExitCode } from '../exit-codes.js';
 import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
+import type { LevelWithSilent } from 'pino';
 
 interface OpenArgs extends TargetArgs {
   'remote-host'?: string;
@@ -52,10 +56,34 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', '')
       .example('$0 open --ecs-cluster prod --ecs-service api --remote-host db.internal --remote-port 5432', 'through a running task of an ECS service'),
   handler: async (args) => {
+    // Signal handlers go in first, before anything loads: Ctrl-C at any stage of the start ends
+    // the session it began (TerminateSession), instead of Node's default exit leaving it open.
+    const stopping = new AbortController();
+    let tunnel: Tunnel | undefined = undefined;
+    const closeAndExit = (open: Tunnel): void => {
+      open.close().then(
+        () => process.exit(ExitCode.OK),
+        (error: Error) => {
+          process.stderr.write(`ssm-tunnel: closing the tunnel failed: ${error.message}\n`);
+          process.exit(ExitCode.FAILURE);
+        },
+      );
+    };
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping.signal.aborted) {
+        process.stderr.write(`ssm-tunnel: second ${signal}: exiting at once\n`);
+        process.exit(signalExitCode(signal));
+      }
+      stopping.abort();
+      // Before the tunnel is up, openTunnel() hears the abort, ends the start and rejects (below).
+      if (tunnel !== undefined) closeAndExit(tunnel);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     const [{ openTunnel }, { createCliLogger }] = await Promise.all([import('../../tunnel/tunnel.js'), import('../logger.js')]);
     const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     const socketPath = args['local-socket'];
-    const tunnel = await openTunnel({
+    tunnel = await openTunnel({
       target: targetFromArgs(args),
       remoteHost: args['remote-host'],
       remotePort: args['remote-port'],
@@ -70,22 +98,24 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       caBundle: args['ca-bundle'],
       keepAlive: args['keep-alive'],
       logger,
+      signal: stopping.signal,
     }).catch((error: Error) => {
+      // Stopped by a signal while starting: the start has been ended; that is a clean stop.
+      if (stopping.signal.aborted) process.exit(ExitCode.OK);
       process.stderr.write(`ssm-tunnel: ${error.message}\n`);
-      // Invalid options are usage errors (2); anything the service or network said is 1.
-      process.exit(error instanceof TypeError ? 2 : 1);
+      process.exit(error instanceof InvalidOptionError ? ExitCode.USAGE : ExitCode.FAILURE);
     });
+    // A signal between openTunnel() resolving and here found no tunnel to close: close it now.
+    if (stopping.signal.aborted) {
+      closeAndExit(tunnel);
+      return;
+    }
     const locals = tunnel.localSocketPath !== undefined
       ? [`unix:${tunnel.localSocketPath}`]
-      : tunnel.localAddresses.map(({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`));
-    const remote = `${args['remote-host'] ?? tunnel.stats.targetId ?? args.target}:${args['remote-port']}`;
+      : tunnel.localAddresses.map(({ address, port }) => formatHostPort(address, port));
+    const remote = formatHostPort(args['remote-host'] ?? tunnel.stats.targetId ?? args.target ?? 'target', args['remote-port']);
     process.stdout.write(`Forwarding ${locals.join(', ')} -> ${remote} (session ${tunnel.sessionId})\n`);
     process.stdout.write('Waiting for connections...\n');
-    const stop = (): void => {
-      void tunnel.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
   },
 };
 
