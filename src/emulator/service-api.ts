@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ApiError, serializationError } from './api-errors.js';
@@ -16,6 +17,7 @@ import type { EmulatorCredentials } from './sigv4-verifier.js';
 import { SsmOperations } from './ssm-operations.js';
 import type { JsonObject } from './ssm-operations.js';
 import { formatDestination, TargetDirectory } from './targets.js';
+import { originFormPath } from '../util/http-request.js';
 import type { EmulatedTargetConfig } from './targets.js';
 
 /*
@@ -80,8 +82,21 @@ export class EmulatorService {
       onRefused: (sessionId, reason) => this.record.addChannelRefusal({ at: new Date(), ...(sessionId === undefined ? {} : { sessionId }), reason }),
       openFrameTimeoutMs: options.openFrameTimeoutMs ?? 30_000,
     });
-    this.server = createServer((request, response) => void this.answer(request, response));
-    this.server.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => this.gate.handleUpgrade(request, socket, head));
+    this.server = createServer((request, response) => {
+      // No single request may end the emulator: whatever escapes answer() is logged and closes only this request.
+      this.answer(request, response).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'emulated SSM service failed to answer a request');
+        response.destroy();
+      });
+    });
+    this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+      try {
+        this.gate.handleUpgrade(request, socket, head);
+      } catch (error) {
+        this.logger.error({ err: error }, 'data channel upgrade failed');
+        socket.destroy();
+      }
+    });
   }
 
   setDataChannelHandler(handler: DataChannelHandler): void {
@@ -151,6 +166,8 @@ export class EmulatorService {
     let body: string;
     let errorType: string | undefined;
     try {
+      const path = originFormPath(request.url);
+      if (path === undefined) throw new ApiError('SerializationException', 'The request target must be a path such as /', 400);
       const url = new URL(request.url ?? '/', 'http://emulator');
       if (request.method !== 'POST' || url.pathname !== '/') {
         throw new ApiError('UnknownOperationException', `Only POST / is served here, got ${request.method} ${url.pathname}`, 404);
