@@ -95,6 +95,7 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
   }
 
   return {
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     async startSession(request: StartSessionRequest): Promise<SessionGrant> {
       const parameters: Record<string, string[]> = {
         portNumber: [String(request.remotePort)],

@@ -21,6 +21,7 @@ import type { ResumeResult } from '../aws/session-api.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { batchingTransport } from './batching-transport.js';
 import { webSocketTransport } from './frame-transport.js';
+import { checkStreamUrl } from './stream-url.js';
 import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
 
 /**
@@ -54,6 +55,8 @@ const DEFAULT_RESUME_POLICY: ResumePolicy = { initialDelayMs: 100, maxDelayMs: 5
 export interface ClientDataChannelOptions {
   sessionId: string;
   streamUrl: string;
+  /** The custom API endpoint that returned `streamUrl`, if any: a `ws:` StreamUrl is opened only for a loopback `http:` one. */
+  apiEndpoint?: string | undefined;
   tokenValue: string;
   /** ResumeSession; a result without a token means the session is gone. */
   resumeSession: (sessionId: string) => Promise<ResumeResult>;
@@ -157,6 +160,12 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   /** Connects and completes the handshake. Resolves once the session may carry data. */
   open(): Promise<HandshakeOutcome> {
     if (this.state !== 'idle') return Promise.reject(new Error(`data channel already ${this.state}`));
+    try {
+      checkStreamUrl(this.options.streamUrl, { apiEndpoint: this.options.apiEndpoint });
+    } catch (error) {
+      this.state = 'ended';
+      return Promise.reject(error as Error);
+    }
     this.state = 'opening';
     const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
     return new Promise<HandshakeOutcome>((resolve, reject) => {

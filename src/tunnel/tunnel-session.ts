@@ -82,6 +82,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     const channel = new ClientDataChannel({
       sessionId: grant.sessionId,
       streamUrl: grant.streamUrl,
+      apiEndpoint: api.endpoint,
       tokenValue: grant.tokenValue,
       resumeSession: (id) => api.resumeSession(id),
       // Connections wait through a resume, so it is retried as long as a new session would be.

@@ -5,6 +5,7 @@ import { createSsmSessionApi } from '../aws/ssm-session-api.js';
 import { formatTarget } from '../aws/target-resolver.js';
 import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { silentLogger, type Logger } from '../logging.js';
+import { SsmTunnelError } from '../errors.js';
 import { LocalListener } from './local-listener.js';
 import type { TunnelOptions } from './options.js';
 import { isLoopbackHost, resolveTunnelOptions, type ResolvedTunnelOptions } from './resolve-options.js';
@@ -303,7 +304,9 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   private onStartFailed(error: Error): void {
     this.lastError = error.message;
     // Until the first session, permanent errors end ready(): a script should hear them at once.
-    if (!this.slots.some((slot) => slot.sessionsStarted > 0) && PERMANENT_ERRORS.has(error.name)) this.permanentFailure.emit('failed', error);
+    if (!this.slots.some((slot) => slot.sessionsStarted > 0) && (PERMANENT_ERRORS.has(error.name) || (error instanceof SsmTunnelError && !error.retryable))) {
+      this.permanentFailure.emit('failed', error);
+    }
   }
 
   /** A slot ran out of retries; the tunnel gives up when every slot has. */

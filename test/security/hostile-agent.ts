@@ -67,6 +67,8 @@ export class HostileAgent {
       return value;
     };
     return {
+      // A fake service on loopback: its plain ws: StreamUrl is trusted as the emulator's is.
+      endpoint: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`,
       startSession: () => {
         this.newSessionToken = token();
         return Promise.resolve({ sessionId: `hostile-session-${this.tokens.length}`, streamUrl: this.streamUrl, tokenValue: this.newSessionToken });

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { formatConfigError, loadConfig } from '../../daemon/config.js';
+import { configWarnings } from '../../daemon/config-warnings.js';
 import { preflightTable, preflightTunnels } from '../../daemon/preflight.js';
 import { definitionsTable } from '../../daemon/status-table.js';
 import { formatHostPort } from '../../daemon/tunnel-status.js';
@@ -42,6 +43,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       lines.push(`Warning: ${tunnel.name} listens on ${tunnel.localHost}, which other machines can reach`);
     }
     if (status?.exposed) lines.push(`Warning: the status endpoint listens on ${status.host}, which other machines can reach`);
+    for (const warning of await configWarnings(args.config, config)) lines.push(`Warning: ${warning}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!args.connect) return;
     process.stdout.write('\nConnecting to each destination once...\n\n');

@@ -1,4 +1,5 @@
 import type { CommandModule } from 'yargs';
+import { plainHttpEndpointWarning } from '../../daemon/config-warnings.js';
 import { openTunnel } from '../../tunnel/tunnel.js';
 import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
 import type { LevelWithSilent } from 'pino';
@@ -56,6 +57,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
   handler: async (args) => {
     const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     const socketPath = args['local-socket'];
+    const endpointWarning = args.endpoint === undefined ? undefined : plainHttpEndpointWarning(args.endpoint);
+    if (endpointWarning !== undefined) logger.warn(endpointWarning);
     const tunnel = await openTunnel({
       target: args.target ?? { tag: parseTags(args.tag ?? []) },
       remoteHost: args['remote-host'],
@@ -85,6 +88,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
+    // A closed terminal sends SIGHUP: end the session as Ctrl-C does rather than die leaving it open.
+    process.once('SIGHUP', stop);
   },
 };
 

@@ -1,6 +1,7 @@
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
 import { formatConfigError, loadConfig } from '../../daemon/config.js';
+import { configWarnings } from '../../daemon/config-warnings.js';
 import { Daemon } from '../../daemon/daemon.js';
 import { createCliLogger, LOG_LEVELS, type LogFormat } from '../logger.js';
 
@@ -62,6 +63,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    for (const warning of await configWarnings(args.config, config)) logger.warn({ config: args.config }, warning);
     await starting;
   },
 };
