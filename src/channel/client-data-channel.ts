@@ -21,6 +21,7 @@ import type { ResumeResult } from '../aws/session-api.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { batchingTransport } from './batching-transport.js';
 import { webSocketTransport } from './frame-transport.js';
+import type { SsmTunnelError } from '../errors.js';
 import { checkStreamUrl } from './stream-url.js';
 import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
 
@@ -160,11 +161,10 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   /** Connects and completes the handshake. Resolves once the session may carry data. */
   open(): Promise<HandshakeOutcome> {
     if (this.state !== 'idle') return Promise.reject(new Error(`data channel already ${this.state}`));
-    try {
-      checkStreamUrl(this.options.streamUrl, { apiEndpoint: this.options.apiEndpoint });
-    } catch (error) {
+    const insecure = streamUrlRefusal(this.options.streamUrl, this.options.apiEndpoint);
+    if (insecure !== undefined) {
       this.state = 'ended';
-      return Promise.reject(error as Error);
+      return Promise.reject(insecure);
     }
     this.state = 'opening';
     const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
@@ -458,6 +458,16 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     const waiter = this.openWaiter;
     this.openWaiter = undefined;
     waiter?.resolve(this.handshake);
+  }
+}
+
+/** The refusal of a StreamUrl we must not open (checked before any connection is made), else undefined. */
+function streamUrlRefusal(streamUrl: string, apiEndpoint: string | undefined): SsmTunnelError | undefined {
+  try {
+    checkStreamUrl(streamUrl, { apiEndpoint });
+    return undefined;
+  } catch (error) {
+    return error as SsmTunnelError;
   }
 }
 
