@@ -21,8 +21,7 @@ import type { ResumeResult } from '../aws/session-api.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { batchingTransport } from './batching-transport.js';
 import { webSocketTransport } from './frame-transport.js';
-import type { SsmTunnelError } from '../errors.js';
-import { checkStreamUrl } from './stream-url.js';
+import { streamUrlRefusal } from './stream-url.js';
 import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
 
 /**
@@ -161,7 +160,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   /** Connects and completes the handshake. Resolves once the session may carry data. */
   open(): Promise<HandshakeOutcome> {
     if (this.state !== 'idle') return Promise.reject(new Error(`data channel already ${this.state}`));
-    const insecure = streamUrlRefusal(this.options.streamUrl, this.options.apiEndpoint);
+    // Before any connection: the StreamUrl decides where the token goes.
+    const insecure = streamUrlRefusal(this.options.streamUrl, { apiEndpoint: this.options.apiEndpoint });
     if (insecure !== undefined) {
       this.state = 'ended';
       return Promise.reject(insecure);
@@ -458,16 +458,6 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     const waiter = this.openWaiter;
     this.openWaiter = undefined;
     waiter?.resolve(this.handshake);
-  }
-}
-
-/** The refusal of a StreamUrl we must not open (checked before any connection is made), else undefined. */
-function streamUrlRefusal(streamUrl: string, apiEndpoint: string | undefined): SsmTunnelError | undefined {
-  try {
-    checkStreamUrl(streamUrl, { apiEndpoint });
-    return undefined;
-  } catch (error) {
-    return error as SsmTunnelError;
   }
 }
 

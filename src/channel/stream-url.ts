@@ -15,38 +15,38 @@ export interface StreamUrlPolicy {
 }
 
 /**
- * The parsed StreamUrl when it may be opened: `wss:` always; `ws:` only to a loopback host and
- * only when the API endpoint itself is a loopback `http:` URL (the emulator). Anything else throws
- * a permanent `ERR_INSECURE_STREAM_URL` naming the scheme and host.
+ * Undefined when the StreamUrl may be opened: `wss:` always; `ws:` only to a loopback host and
+ * only when the API endpoint itself is a loopback `http:` URL (the emulator). Anything else gets
+ * a permanent `ERR_INSECURE_STREAM_URL` naming the scheme and host, for the caller to throw.
  */
-export function checkStreamUrl(streamUrl: string, policy: StreamUrlPolicy = {}): URL {
+export function streamUrlRefusal(streamUrl: string, policy: StreamUrlPolicy = {}): SsmTunnelError | undefined {
   let url: URL;
   try {
     url = new URL(streamUrl);
   } catch (error) {
-    throw new SsmTunnelError(ErrorCode.INSECURE_STREAM_URL, 'the service returned a StreamUrl that is not a URL; refusing to connect', { cause: error });
+    return new SsmTunnelError(ErrorCode.INSECURE_STREAM_URL, 'the service returned a StreamUrl that is not a URL; refusing to connect', { cause: error });
   }
-  if (url.protocol === 'wss:') return url;
+  if (url.protocol === 'wss:') return undefined;
   if (url.protocol === 'ws:') {
     if (!isLoopbackHost(url.hostname)) {
-      throw new SsmTunnelError(
+      return new SsmTunnelError(
         ErrorCode.INSECURE_STREAM_URL,
         `the service returned a StreamUrl with scheme ws: to ${url.host}: the session token would travel in clear text; only wss: is accepted for a non-loopback host`,
       );
     }
     if (!isLoopbackHttpEndpoint(policy.apiEndpoint)) {
-      throw new SsmTunnelError(
+      return new SsmTunnelError(
         ErrorCode.INSECURE_STREAM_URL,
         `the service returned a StreamUrl with scheme ws: to ${url.host}; ws: is accepted only from an API endpoint on loopback over http: (the emulator)`,
       );
     }
-    return url;
+    return undefined;
   }
-  throw new SsmTunnelError(ErrorCode.INSECURE_STREAM_URL, `the service returned a StreamUrl with scheme ${url.protocol} (host ${url.host === '' ? 'none' : url.host}); only wss: is accepted`);
+  return new SsmTunnelError(ErrorCode.INSECURE_STREAM_URL, `the service returned a StreamUrl with scheme ${url.protocol} (host ${url.host === '' ? 'none' : url.host}); only wss: is accepted`);
 }
 
 /** True for an `http:` URL to a loopback host: the emulator, or a test's fake service. */
-export function isLoopbackHttpEndpoint(endpoint: string | undefined): boolean {
+function isLoopbackHttpEndpoint(endpoint: string | undefined): boolean {
   if (endpoint === undefined) return false;
   try {
     const url = new URL(endpoint);
