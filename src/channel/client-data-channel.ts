@@ -21,6 +21,7 @@ import type { ResumeResult } from '../aws/session-api.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { batchingTransport } from './batching-transport.js';
 import { webSocketTransport } from './frame-transport.js';
+import { WarningLimiter } from '../util/warning-limiter.js';
 import { streamUrlRefusal } from './stream-url.js';
 import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
 
@@ -101,6 +102,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private readonly options: ClientDataChannelOptions;
   private readonly clientId: string;
   private readonly log: Logger;
+  /** Per-message warnings the agent can trigger at will, rate-limited. */
+  private readonly warnings: WarningLimiter;
   private readonly channel: ReliableChannel;
 
   private ws: WebSocket | undefined;
@@ -122,6 +125,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.clientId = options.clientId ?? randomUUID();
     // The caller binds the session id to its logger (the tunnel does), so it appears once per line.
     this.log = options.logger ?? silentLogger;
+    this.warnings = new WarningLimiter(this.log);
     this.channel = new ReliableChannel({
       ...options.channel,
       role: 'client',
@@ -155,6 +159,11 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
 
   get unacknowledgedCount(): number {
     return this.channel.unacknowledgedCount;
+  }
+
+  /** Bytes handed to the socket and not yet written; bounded even when the agent reads nothing. */
+  get queuedTransportBytes(): number {
+    return this.channel.queuedTransportBytes;
   }
 
   /** Connects and completes the handshake. Resolves once the session may carry data. */
@@ -397,11 +406,11 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
         this.onHandshakeComplete(message.payload);
         return true;
       case PayloadType.EncChallengeRequest:
-        this.log.warn('ignored an encryption challenge: port sessions are never encrypted');
+        this.warnings.warn({}, 'ignored an encryption challenge: port sessions are never encrypted');
         return true;
       default:
         if (!this.handshake) {
-          this.log.warn({ payloadType: message.payloadType }, 'discarded stream data that arrived before the handshake completed');
+          this.warnings.warn({ payloadType: message.payloadType }, 'discarded stream data that arrived before the handshake completed');
           return true;
         }
         return this.inbound(message);

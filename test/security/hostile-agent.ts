@@ -109,6 +109,11 @@ export class HostileAgent {
     return new Promise((resolve, reject) => ws.send(frame, { binary: true }, (error) => (error ? reject(error) : resolve())));
   }
 
+  /** Stops reading the client's socket: what the client sends piles up in its own buffers. */
+  stopReading(): void {
+    this.current?.pause();
+  }
+
   async close(): Promise<void> {
     for (const client of this.server.clients) client.terminate();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
