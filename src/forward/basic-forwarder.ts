@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { Flag, PayloadType } from '../protocol/index.js';
 import { silentLogger, type Logger } from '../logging.js';
+import { WarningLimiter } from '../util/warning-limiter.js';
 import { LocalConnection, type ForwarderEvents, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
 
 /**
@@ -10,6 +11,20 @@ import { LocalConnection, type ForwarderEvents, type ForwardingChannel, type Inb
  */
 const DRAIN_QUIET_MS = 150;
 const DRAIN_CHECK_MS = 20;
+
+export interface BasicForwarderOptions {
+  /** How long a connection may wait for its turn before it is closed (the tunnel's connectTimeout). */
+  waitTimeoutMs: number;
+  /**
+   * Connections that may wait at once; more are refused. A waiting socket costs a descriptor and
+   * a timer, so a local client opening thousands must not exhaust the process. Default 1024, as
+   * for connections waiting for a session.
+   */
+  maxWaiting?: number;
+  logger?: Logger;
+}
+
+const DEFAULT_MAX_WAITING = 1024;
 
 /**
  * Basic port forwarding for agents ≤ 3.0.196.0 (port-forwarding.md §3): one local connection at a
@@ -27,8 +42,12 @@ const DRAIN_CHECK_MS = 20;
 export class BasicForwarder extends EventEmitter<ForwarderEvents> {
   private readonly channel: ForwardingChannel;
   private readonly log: Logger;
+  private readonly warnings: WarningLimiter;
+  private readonly waitTimeoutMs: number;
+  private readonly maxWaiting: number;
   private current: LocalConnection | undefined;
   private readonly waiting: LocalConnection[] = [];
+  private readonly waitTimers = new Map<LocalConnection, NodeJS.Timeout>();
   private discardStale = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private lastStaleOutputAt = 0;
@@ -38,10 +57,13 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
     this.current?.socket.resume();
   };
 
-  constructor(channel: ForwardingChannel, logger: Logger = silentLogger) {
+  constructor(channel: ForwardingChannel, options: BasicForwarderOptions) {
     super();
     this.channel = channel;
-    this.log = logger;
+    this.log = options.logger ?? silentLogger;
+    this.warnings = new WarningLimiter(this.log);
+    this.waitTimeoutMs = options.waitTimeoutMs;
+    this.maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
     channel.setInboundHandler((message) => this.onInbound(message));
     channel.on('drain', this.onDrain);
   }
@@ -62,8 +84,7 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
     });
     socket.on('close', () => this.finish(connection));
     if (this.current || this.drainTimer) {
-      this.log.debug({ connection: id }, 'basic mode serves one connection at a time; this one waits its turn');
-      this.waiting.push(connection);
+      this.wait(connection);
       return;
     }
     this.start(connection);
@@ -73,11 +94,33 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.drainTimer);
+    for (const timer of this.waitTimers.values()) clearTimeout(timer);
+    this.waitTimers.clear();
     this.channel.off('drain', this.onDrain);
     for (const connection of [...this.waiting, ...(this.current ? [this.current] : [])]) connection.socket.destroy();
   }
 
+  private wait(connection: LocalConnection): void {
+    const { id, socket } = connection;
+    if (this.waiting.length >= this.maxWaiting) {
+      connection.error = `refused: ${this.maxWaiting} connections already wait for their turn in basic mode`;
+      this.warnings.warn({ connection: id, waiting: this.waiting.length }, 'too many connections waiting for their turn in basic mode; refused');
+      socket.destroy();
+      return;
+    }
+    this.log.debug({ connection: id }, 'basic mode serves one connection at a time; this one waits its turn');
+    const timer = setTimeout(() => {
+      connection.error = `closed: waited ${this.waitTimeoutMs} ms for its turn in basic mode`;
+      socket.destroy();
+    }, this.waitTimeoutMs);
+    timer.unref();
+    this.waitTimers.set(connection, timer);
+    this.waiting.push(connection);
+  }
+
   private start(connection: LocalConnection): void {
+    clearTimeout(this.waitTimers.get(connection));
+    this.waitTimers.delete(connection);
     this.current = connection;
     const { socket } = connection;
     socket.on('data', (chunk: Buffer) => {
@@ -94,6 +137,8 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
   private finish(connection: LocalConnection): void {
     const waitingIndex = this.waiting.indexOf(connection);
     if (waitingIndex >= 0) this.waiting.splice(waitingIndex, 1);
+    clearTimeout(this.waitTimers.get(connection));
+    this.waitTimers.delete(connection);
     if (connection === this.current) {
       this.current = undefined;
       this.localBlocked = false;

@@ -57,7 +57,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     this.log = log;
     this.forwarder = this.mode.mux
       ? new MuxForwarder(channel, { smuxKeepAlive: this.mode.smuxKeepAlive, logger: log })
-      : new BasicForwarder(channel, log);
+      : new BasicForwarder(channel, { waitTimeoutMs: options.connectTimeoutMs, logger: log });
     this.forwarder.on('connectionClosed', (summary) => this.emit('connectionClosed', summary));
     this.forwarder.on('fatal', (error) => this.lose(`port forwarding failed: ${error.message}`, false));
     channel.on('ended', (ended) => this.lose(ended.reason, ended.byService));
