@@ -5,7 +5,7 @@ import { isLoopbackHost } from '../util/net.js';
  * Which StreamUrl the client may open. The service's answer decides where the session token goes
  * and what the socket connects to, so it is not followed blindly: a `ws:` URL to another host sends
  * the token in clear text, and `ws+unix:` or `http:` would make the client write to whatever the
- * URL names (docs/protocol.md §3).
+ * URL names (docs/protocol.md §1.3, §4.1).
  */
 
 /** What the caller knows about the API endpoint that returned the StreamUrl. */

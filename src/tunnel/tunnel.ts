@@ -3,9 +3,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { SessionApi } from '../aws/session-api.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
 import { formatTarget } from '../aws/target-resolver.js';
+import { isRetryable } from '../errors.js';
 import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { SsmTunnelError } from '../errors.js';
 import { LocalListener } from './local-listener.js';
 import type { TunnelOptions } from './options.js';
 import { isLoopbackHost, resolveTunnelOptions, type ResolvedTunnelOptions } from './resolve-options.js';
@@ -304,9 +304,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   private onStartFailed(error: Error): void {
     this.lastError = error.message;
     // Until the first session, permanent errors end ready(): a script should hear them at once.
-    if (!this.slots.some((slot) => slot.sessionsStarted > 0) && (PERMANENT_ERRORS.has(error.name) || (error instanceof SsmTunnelError && !error.retryable))) {
-      this.permanentFailure.emit('failed', error);
-    }
+    if (!this.slots.some((slot) => slot.sessionsStarted > 0) && (PERMANENT_ERRORS.has(error.name) || !isRetryable(error))) this.permanentFailure.emit('failed', error);
   }
 
   /** A slot ran out of retries; the tunnel gives up when every slot has. */
@@ -397,7 +395,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   }
 }
 
-/** Opens a tunnel and resolves once its first session is up (DESIGN.md, public surface). */
+/** Opens a tunnel and resolves once its first session is up (README.md, "Library use"). */
 export async function openTunnel(options: TunnelOptions): Promise<Tunnel> {
   const tunnel = await Tunnel.start(options);
   try {
