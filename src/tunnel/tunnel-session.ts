@@ -85,6 +85,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
       apiEndpoint: api.endpoint,
       tokenValue: grant.tokenValue,
       resumeSession: (id) => api.resumeSession(id),
+      ...(api.webSocketAgent === undefined ? {} : { agent: api.webSocketAgent }),
       // Connections wait through a resume, so it is retried as long as a new session would be.
       resume: options.reconnect,
       logger: log,
