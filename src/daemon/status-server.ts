@@ -1,13 +1,14 @@
 /*
  * The daemon's HTTP status endpoint: GET /healthz for probes, /status as JSON, /metrics for
  * Prometheus. Read-only; loopback unless the config says otherwise. Any local user can talk to it,
- * so no request may end the daemon or hold it: odd request targets get a 400, other Host names a
- * 403 (DNS rebinding), slow requests time out, and the connections it keeps are capped.
+ * so no request may end the daemon or hold it: odd request targets get a 400, on loopback other
+ * Host names a 403 (DNS rebinding), slow requests time out, and the connections it keeps are capped.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../logging.js';
 import { isExpectedHostHeader, originFormPath } from '../util/http-request.js';
+import { isLoopbackHost } from '../util/net.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { formatHostPort, isReady, type DaemonStatus } from './tunnel-status.js';
 
@@ -66,7 +67,9 @@ function answer(request: IncomingMessage, response: ServerResponse, listenHost: 
     reply(response, 400, 'text/plain; charset=utf-8', 'the request target must be a path such as /status\n');
     return;
   }
-  if (!isExpectedHostHeader(request.headers.host, listenHost)) {
+  // On loopback, a Host name other than an address is a web page that rebound its name to us. An
+  // exposed endpoint was asked for (and warned about); scrapers may reach it by any name.
+  if (isLoopbackHost(listenHost) && !isExpectedHostHeader(request.headers.host, listenHost)) {
     reply(response, 403, 'text/plain; charset=utf-8', 'the Host header must be an IP address, localhost or the listen address\n');
     return;
   }
