@@ -1,8 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { formatConfigError, loadConfig } from '../../daemon/config.js';
-import { checkProxyOption } from '../../aws/network.js';
-import { configWarnings } from '../../daemon/config-warnings.js';
-import { networkTable, preflightTable, preflightTunnels } from '../../daemon/preflight.js';
 import { definitionsTable } from '../../daemon/status-table.js';
 import { formatHostPort } from '../../daemon/tunnel-status.js';
 import { EXIT_INVALID_CONFIG } from './up.js';
@@ -33,6 +29,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .example('$0 check --config tunnels.yaml', '')
       .example('$0 check --config tunnels.yaml --connect', 'pre-flight: can every destination be reached?'),
   handler: async (args) => {
+    const { formatConfigError, loadConfig } = await import('../../daemon/config.js');
     const loaded = await loadConfig(args.config);
     if ('errors' in loaded) {
       for (const error of loaded.errors) process.stderr.write(`${formatConfigError(error)}\n`);
@@ -48,9 +45,15 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       lines.push(`Warning: ${tunnel.name} listens on ${tunnel.localHost}, which other machines can reach`);
     }
     if (status?.exposed) lines.push(`Warning: the status endpoint listens on ${status.host}, which other machines can reach`);
+    const { configWarnings } = await import('../../daemon/config-warnings.js');
     for (const warning of await configWarnings(args.config, config)) lines.push(`Warning: ${warning}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!args.connect) return;
+    // The SDK, the proxy support and the tunnel code load only for --connect.
+    const [{ checkProxyOption }, { networkTable, preflightTable, preflightTunnels }] = await Promise.all([
+      import('../../aws/network.js'),
+      import('../../daemon/preflight.js'),
+    ]);
     const tunnels = config.tunnels.map((tunnel) => ({
       ...tunnel,
       ...(args.proxy === undefined ? {} : { proxy: args.proxy }),

@@ -2,17 +2,10 @@ import { randomBytes } from 'node:crypto';
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
 import { parseDuration } from '../../daemon/duration.js';
-import {
-  DEFAULT_AGENT_VERSION,
-  EMULATOR_ACCESS_KEY_ID,
-  EMULATOR_CREDENTIALS,
-  startEmulator,
-  type EmulatedEcsTaskConfig,
-  type EmulatorCredentials,
-  type EmulatorTargetConfig,
-} from '../../emulator/index.js';
+import { DEFAULT_AGENT_VERSION } from '../../emulator/agent-knobs.js';
+import type { EmulatedEcsTaskConfig, EmulatorCredentials, EmulatorTargetConfig } from '../../emulator/index.js';
 import { formatHostPort, isLoopbackHost } from '../../util/net.js';
-import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
+import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 
 interface EmulatorArgs {
   port: number;
@@ -24,8 +17,8 @@ interface EmulatorArgs {
   pacing: boolean;
   'idle-timeout': string;
   'max-session-duration'?: string;
-  'fixed-credentials': boolean;
   tls: boolean;
+  'fixed-credentials': boolean;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
 }
@@ -37,9 +30,9 @@ const EXAMPLE_TARGET = 'i-0123456789abcdef0';
  * built-in pair is not enough to use an emulator somebody left running; the built-in pair only when
  * asked for (scripts that cannot read what the emulator prints).
  */
-function runCredentials(fixed: boolean): EmulatorCredentials {
-  if (fixed) return EMULATOR_CREDENTIALS;
-  return { accessKeyId: EMULATOR_ACCESS_KEY_ID, secretAccessKey: randomBytes(30).toString('base64') };
+function runCredentials(builtIn: EmulatorCredentials, fixed: boolean): EmulatorCredentials {
+  if (fixed) return builtIn;
+  return { accessKeyId: builtIn.accessKeyId, secretAccessKey: randomBytes(30).toString('base64') };
 }
 
 /** Printed to stderr when the emulator listens where other machines can reach it. */
@@ -48,7 +41,7 @@ function exposureWarning(host: string, fixed: boolean): string {
     '',
     `WARNING: the emulator listens on ${host}, which other machines can reach.`,
     'WARNING: anyone there who holds its keys can open sessions, and through them TCP connections to',
-    "WARNING: whatever its targets allow (any host and port for a target without ID=HOST:PORT): it is an open proxy.",
+    'WARNING: whatever its targets allow (any host and port for a target without ID=HOST:PORT): it is an open proxy.',
     fixed
       ? 'WARNING: --fixed-credentials makes its keys the published built-in pair: anyone can use it.'
       : 'WARNING: its secret key is drawn for this run; share it only with who may use it.',
@@ -119,19 +112,20 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       .option('pacing', { type: 'boolean', default: true, describe: "The agent's 1 KiB + 1 ms per message (--no-pacing for benchmarks)" })
       .option('idle-timeout', { type: 'string', default: '20m', describe: 'End sessions with no data for this long (e.g. 90s, 20m)' })
       .option('max-session-duration', { type: 'string', describe: 'End sessions this long after they start (default: no limit)' })
+      .option('tls', { type: 'boolean', default: false, describe: 'Serve https and wss, as AWS does, with a certificate made at start; clients trust its CA with AWS_CA_BUNDLE' })
       .option('fixed-credentials', {
         type: 'boolean',
         default: false,
         describe: 'Accept the built-in, published key pair instead of a secret key drawn for this run (for scripts)',
       })
-      .option('tls', { type: 'boolean', default: false, describe: 'Serve https and wss, as AWS does, with a certificate made at start; clients trust its CA with AWS_CA_BUNDLE' })
       .options(LOG_OPTIONS)
       .example(`$0 emulator --port 8443 --target ${EXAMPLE_TARGET}=127.0.0.1:5432`, 'one node whose sessions reach local port 5432')
       .example(`$0 emulator --target ${EXAMPLE_TARGET} --agent-version 3.0.0.0 --no-pacing`, 'basic mode, full speed')
       .example('$0 emulator --ecs-task prod/api/app=127.0.0.1:5432', 'an ECS service with one task whose sessions reach local port 5432')
       .example(`$0 emulator --tls --target ${EXAMPLE_TARGET}`, 'https and wss, as AWS serves them'),
   handler: async (args) => {
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const [{ startEmulator, EMULATOR_CREDENTIALS }, { createCliLogger }] = await Promise.all([import('../../emulator/index.js'), import('../logger.js')]);
+    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     let targets: Record<string, EmulatorTargetConfig>;
     let ecsTasks: EmulatedEcsTaskConfig[];
     let idleTimeoutMs: number;
@@ -145,12 +139,11 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       process.stderr.write(`ssm-tunnel emulator: ${(error as Error).message}\n`);
       process.exit(2);
     }
-    const exposed = !isLoopbackHost(args.host);
-    if (exposed) process.stderr.write(`${exposureWarning(args.host, args['fixed-credentials'])}\n`);
+    if (!isLoopbackHost(args.host)) process.stderr.write(`${exposureWarning(args.host, args['fixed-credentials'])}\n`);
     const emulator = await startEmulator({
       port: args.port,
       host: args.host,
-      credentials: runCredentials(args['fixed-credentials']),
+      credentials: runCredentials(EMULATOR_CREDENTIALS, args['fixed-credentials']),
       region: args.region,
       targets,
       ecsTasks,
