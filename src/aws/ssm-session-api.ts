@@ -113,6 +113,7 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
   }
 
   return {
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     webSocketAgent: agent,
 
     async startSession(request: StartSessionRequest): Promise<SessionGrant> {

@@ -23,6 +23,8 @@ import { ErrorCode, isRetryable, SsmTunnelError } from '../errors.js';
 import { toBuffer } from '../util/net.js';
 import { batchingTransport } from './batching-transport.js';
 import { webSocketTransport } from './frame-transport.js';
+import { WarningLimiter } from '../util/warning-limiter.js';
+import { streamUrlRefusal } from './stream-url.js';
 import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
 
 /**
@@ -59,6 +61,8 @@ const DEFAULT_RESUME_POLICY: ResumePolicy = { initialDelayMs: 100, maxDelayMs: 5
 export interface ClientDataChannelOptions {
   sessionId: string;
   streamUrl: string;
+  /** The custom API endpoint that returned `streamUrl`, if any: a `ws:` StreamUrl is opened only for a loopback `http:` one. */
+  apiEndpoint?: string | undefined;
   tokenValue: string;
   /** ResumeSession; a result without a token means the session is gone. */
   resumeSession: (sessionId: string) => Promise<ResumeResult>;
@@ -103,6 +107,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private readonly options: ClientDataChannelOptions;
   private readonly clientId: string;
   private readonly log: Logger;
+  /** Per-message warnings the agent can trigger at will, rate-limited. */
+  private readonly warnings: WarningLimiter;
   private readonly channel: ReliableChannel;
 
   private ws: WebSocket | undefined;
@@ -126,6 +132,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.clientId = options.clientId ?? randomUUID();
     // The caller binds the session id to its logger (the tunnel does), so it appears once per line.
     this.log = options.logger ?? silentLogger;
+    this.warnings = new WarningLimiter(this.log);
     this.channel = new ReliableChannel({
       ...options.channel,
       role: 'client',
@@ -161,6 +168,11 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     return this.channel.unacknowledgedCount;
   }
 
+  /** Bytes handed to the socket and not yet written; bounded even when the agent reads nothing. */
+  get queuedTransportBytes(): number {
+    return this.channel.queuedTransportBytes;
+  }
+
   /**
    * Connects and completes the handshake. Resolves once the session may carry data. `signal`
    * cancels the opening at any stage: the WebSocket is closed, timers cleared, and the promise
@@ -169,6 +181,12 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   open(signal?: AbortSignal): Promise<HandshakeOutcome> {
     if (this.state !== 'idle') return Promise.reject(new SsmTunnelError(ErrorCode.HANDSHAKE, `data channel already ${this.state}`, { retryable: false }));
     if (signal?.aborted) return Promise.reject(new SsmTunnelError(ErrorCode.ABORTED, 'the data channel opening was cancelled', { cause: signal.reason }));
+    // Before any connection: the StreamUrl decides where the token goes.
+    const insecure = streamUrlRefusal(this.options.streamUrl, { apiEndpoint: this.options.apiEndpoint });
+    if (insecure !== undefined) {
+      this.state = 'ended';
+      return Promise.reject(insecure);
+    }
     this.state = 'opening';
     const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
     return new Promise<HandshakeOutcome>((resolve, reject) => {
@@ -439,11 +457,11 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
         this.onHandshakeComplete(message.payload);
         return true;
       case PayloadType.EncChallengeRequest:
-        this.log.warn('ignored an encryption challenge: port sessions are never encrypted');
+        this.warnings.warn({}, 'ignored an encryption challenge: port sessions are never encrypted');
         return true;
       default:
         if (!this.handshake) {
-          this.log.warn({ payloadType: message.payloadType }, 'discarded stream data that arrived before the handshake completed');
+          this.warnings.warn({ payloadType: message.payloadType }, 'discarded stream data that arrived before the handshake completed');
           return true;
         }
         return this.inbound(message);

@@ -21,6 +21,7 @@ import type { JsonObject } from './ssm-operations.js';
 import { formatHostPort } from '../util/net.js';
 import { ECS_TARGET_PREFIX, EcsTaskDirectory } from './ecs-tasks.js';
 import { TargetDirectory } from './targets.js';
+import { originFormPath } from '../util/http-request.js';
 import type { EmulatedTargetConfig } from './targets.js';
 
 /*
@@ -111,9 +112,15 @@ export class EmulatorService {
       onRefused: (sessionId, reason) => this.record.addChannelRefusal({ at: new Date(), ...(sessionId === undefined ? {} : { sessionId }), reason }),
       openFrameTimeoutMs: options.openFrameTimeoutMs ?? 30_000,
     });
-    const answer = (request: IncomingMessage, response: ServerResponse): void => void this.answer(request, response);
+    const answer = (request: IncomingMessage, response: ServerResponse): void => {
+      // No single request may end the emulator: whatever escapes answer() is logged and closes only this request.
+      this.answer(request, response).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'emulated SSM service failed to answer a request');
+        response.destroy();
+      });
+    };
     this.server = options.tls === undefined ? createServer(answer) : createTlsServer({ key: options.tls.key, cert: options.tls.cert }, answer);
-    this.server.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => this.upgrade(request, socket, head));
+    this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
   }
 
   setDataChannelHandler(handler: DataChannelHandler): void {
@@ -185,14 +192,23 @@ export class EmulatorService {
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // No single upgrade may end the emulator either: a failure is logged and ends only this socket.
+    const handOver = (): void => {
+      try {
+        this.gate.handleUpgrade(request, socket, head);
+      } catch (error) {
+        this.logger.error({ err: error }, 'data channel upgrade failed');
+        socket.destroy();
+      }
+    };
     if (this.upgradeDelayMs === 0) {
-      this.gate.handleUpgrade(request, socket, head);
+      handOver();
       return;
     }
     this.delayedUpgrades.add(socket);
     const timer = setTimeout(() => {
       this.delayedUpgrades.delete(socket);
-      if (!socket.destroyed) this.gate.handleUpgrade(request, socket, head);
+      if (!socket.destroyed) handOver();
     }, this.upgradeDelayMs);
     socket.once('close', () => {
       clearTimeout(timer);
@@ -220,6 +236,8 @@ export class EmulatorService {
     let body: string;
     let errorType: string | undefined;
     try {
+      const path = originFormPath(request.url);
+      if (path === undefined) throw new ApiError('SerializationException', 'The request target must be a path such as /', 400);
       const url = new URL(request.url ?? '/', 'http://emulator');
       if (request.method !== 'POST' || url.pathname !== '/') {
         throw new ApiError('UnknownOperationException', `Only POST / is served here, got ${request.method} ${url.pathname}`, 404);

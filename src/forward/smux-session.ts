@@ -10,6 +10,7 @@ import {
 } from '../protocol/index.js';
 import { ErrorCode, InvalidOptionError, SsmTunnelError } from '../errors.js';
 import { SmuxStream, type SmuxStreamLink } from './smux-stream.js';
+import { WarningLimiter } from '../util/warning-limiter.js';
 
 export interface SmuxSessionOptions {
   /** The client opens streams 3, 5, 7, …; the server accepts SYNs and never opens (docs/forwarding.md §4.1). */
@@ -73,6 +74,8 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
   private readonly output: (bytes: Buffer) => boolean;
   private readonly maxReceiveBuffer: number;
   private readonly log: Logger | undefined;
+  /** Warnings a peer can trigger frame by frame: one line per kind per few seconds. */
+  private readonly warnings: WarningLimiter;
   private readonly parser = new SmuxFrameParser();
   /** Streams open on the wire: no FIN sent yet. */
   private readonly streams = new Map<number, SmuxStream>();
@@ -96,6 +99,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
     this.output = options.output;
     this.maxReceiveBuffer = options.maxReceiveBuffer ?? DEFAULT_MAX_RECEIVE_BUFFER;
     this.log = options.logger;
+    this.warnings = new WarningLimiter(options.logger);
     if (!(this.maxReceiveBuffer > 0)) {
       throw new InvalidOptionError(`smux maxReceiveBuffer must be > 0, got ${this.maxReceiveBuffer}`);
     }
@@ -233,7 +237,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   private handleSyn(id: number): void {
     if (this.role === 'client') {
-      this.log?.warn({ streamId: id }, 'smux SYN from the server ignored: only the client opens streams');
+      this.warnings.warn({ streamId: id }, 'smux SYN from the server ignored: only the client opens streams');
       return;
     }
     if (this.streams.has(id)) return;

@@ -66,7 +66,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     this.log = log;
     this.forwarder = this.mode.mux
       ? new MuxForwarder(channel, { smuxKeepAlive: this.mode.smuxKeepAlive, logger: log })
-      : new BasicForwarder(channel, log);
+      : new BasicForwarder(channel, { waitTimeoutMs: options.connectTimeoutMs, logger: log });
     this.forwarder.on('connectionClosed', (summary) => this.emit('connectionClosed', summary));
     this.forwarder.on('fatal', (error) => this.lose(`port forwarding failed: ${error.message}`, false));
     channel.on('ended', (ended) => this.lose(ended.reason, ended.byService));
@@ -102,6 +102,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     const channel = new ClientDataChannel({
       sessionId: grant.sessionId,
       streamUrl: grant.streamUrl,
+      apiEndpoint: api.endpoint,
       tokenValue: grant.tokenValue,
       resumeSession: (id) => api.resumeSession(id),
       ...(api.webSocketAgent === undefined ? {} : { agent: api.webSocketAgent }),

@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { lstat, stat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
@@ -10,24 +11,29 @@ import { ErrorCode, InvalidOptionError, SsmTunnelError } from '../errors.js';
  */
 
 /**
- * Refuses a path in a world-writable directory, the sticky /tmp included: anyone could create the
- * name first, or (without the sticky bit) replace the socket. A TypeError: retrying cannot fix it.
+ * Refuses a path whose directory another user could tamper with: it must be owned by this user or
+ * root, and writable by neither its group nor everyone (the sticky /tmp included). Otherwise that
+ * user could take the name first or put their own socket in its place and receive what clients
+ * send (a PGPASSWORD, say). The error names the rule that failed; retrying cannot fix it.
  */
 export async function checkSocketDirectory(path: string): Promise<void> {
   const directory = dirname(resolve(path));
-  let mode: number;
+  let stats: Stats;
   try {
-    mode = (await stat(directory)).mode;
+    stats = await stat(directory);
   } catch (error) {
     throw new InvalidOptionError(`cannot listen on unix socket ${path}: its directory ${directory} is not usable (${(error as Error).message})`, { cause: error });
   }
-  if ((mode & 0o002) !== 0) {
-    const bits = (mode & 0o7777).toString(8).padStart(4, '0');
-    throw new InvalidOptionError(
-      `refusing to listen on unix socket ${path}: its directory ${directory} is writable by every user (mode ${bits}), so another user ` +
-        'could take the name or put their own socket in its place; use a directory only this user can write, such as /run/ssm-tunnel',
+  const refuse = (why: string): InvalidOptionError =>
+    new InvalidOptionError(
+      `refusing to listen on unix socket ${path}: its directory ${directory} ${why}, so another user could take the name or put their own ` +
+        'socket in its place; use a directory only this user can write, such as /run/ssm-tunnel',
     );
-  }
+  const bits = (stats.mode & 0o7777).toString(8).padStart(4, '0');
+  if ((stats.mode & 0o002) !== 0) throw refuse(`is writable by every user (mode ${bits})`);
+  if ((stats.mode & 0o020) !== 0) throw refuse(`is writable by its group (mode ${bits})`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stats.uid !== uid && stats.uid !== 0) throw refuse(`is owned by user ${stats.uid}, not by this user (${uid}) or root`);
 }
 
 /**

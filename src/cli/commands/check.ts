@@ -42,6 +42,8 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       lines.push(`Warning: ${tunnel.name} listens on ${tunnel.localHost}, which other machines can reach`);
     }
     if (status?.exposed) lines.push(`Warning: the status endpoint listens on ${status.host}, which other machines can reach`);
+    const { configWarnings } = await import('../../daemon/config-warnings.js');
+    for (const warning of await configWarnings(args.config, config)) lines.push(`Warning: ${warning}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!args.connect) return;
     // The SDK, the proxy support and the tunnel code load only for --connect.

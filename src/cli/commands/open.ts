@@ -80,9 +80,17 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
-    const [{ openTunnel }, { createCliLogger }] = await Promise.all([import('../../tunnel/tunnel.js'), import('../logger.js')]);
+    // A closed terminal sends SIGHUP: end the session as Ctrl-C does rather than die leaving it open.
+    process.on('SIGHUP', stop);
+    const [{ openTunnel }, { createCliLogger }, { plainHttpEndpointWarning }] = await Promise.all([
+      import('../../tunnel/tunnel.js'),
+      import('../logger.js'),
+      import('../../daemon/config-warnings.js'),
+    ]);
     const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     const socketPath = args['local-socket'];
+    const endpointWarning = args.endpoint === undefined ? undefined : plainHttpEndpointWarning(args.endpoint);
+    if (endpointWarning !== undefined) logger.warn(endpointWarning);
     tunnel = await openTunnel({
       target: targetFromArgs(args),
       remoteHost: args['remote-host'],

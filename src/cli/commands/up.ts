@@ -63,6 +63,11 @@ export const upCommand: CommandModule<object, UpArgs> = {
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // Node opens its inspector on SIGUSR1, and anyone allowed to signal the daemon could then run code in
+    // it (Node 20 has no --disable-sigusr1). A listener of our own replaces that action.
+    process.on('SIGUSR1', () => logger.warn('SIGUSR1 ignored: the daemon does not open the Node inspector'));
+    const { configWarnings } = await import('../../daemon/config-warnings.js');
+    for (const warning of await configWarnings(args.config, config)) logger.warn({ config: args.config }, warning);
     await starting;
   },
 };
