@@ -51,6 +51,10 @@ export const ErrorCode = {
   CA_BUNDLE: 'ERR_CA_BUNDLE',
   /** The proxy has `maxSessions` destinations with open connections and none idle to end for a new one. */
   TOO_MANY_SESSIONS: 'ERR_TOO_MANY_SESSIONS',
+  /** The session opened every smux stream id it may (ids are never reused); a new session is needed. */
+  STREAMS_EXHAUSTED: 'ERR_STREAMS_EXHAUSTED',
+  /** A TCP address or port was asked of a tunnel that listens on a unix socket. */
+  NOT_TCP: 'ERR_NOT_TCP',
   /** No AWS region in the options, the environment or the profile. */
   REGION_MISSING: 'ERR_REGION_MISSING',
 } as const;
@@ -91,6 +95,7 @@ const PERMANENT_OWN_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCode.PROXY_AUTH,
   ErrorCode.TLS_CERTIFICATE,
   ErrorCode.CA_BUNDLE,
+  ErrorCode.NOT_TCP,
   ErrorCode.REGION_MISSING,
 ]);
 

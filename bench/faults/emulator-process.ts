@@ -56,6 +56,8 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions): Pro
     '--agent-version',
     options.agentVersion,
     '--no-pacing',
+    // A restarted emulator must accept the keys the client already holds, so not a per-run secret.
+    '--fixed-credentials',
     '--log-level',
     'warn',
   ];

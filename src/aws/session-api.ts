@@ -71,6 +71,8 @@ export interface EcsTask {
 }
 
 export interface SessionApi {
+  /** The custom endpoint this API talks to (`endpoint:`); absent for AWS's own. Decides which StreamUrls are trusted. */
+  readonly endpoint?: string;
   startSession(request: StartSessionRequest): Promise<SessionGrant>;
   resumeSession(sessionId: string): Promise<ResumeResult>;
   terminateSession(sessionId: string): Promise<void>;

@@ -8,10 +8,10 @@ import {
 } from '@aws-sdk/client-ssm';
 import type { InstanceInformation, SSMClientConfig } from '@aws-sdk/client-ssm';
 import { pino } from 'pino';
+import { ErrorCode, SsmTunnelError } from '../errors.js';
 import type { Logger } from 'pino';
 import type { ECSClientConfig } from '@aws-sdk/client-ecs';
 import type { EcsTaskLister } from './ecs-task-api.js';
-import { SsmTunnelError } from '../errors.js';
 import { NetworkAgent } from './network.js';
 import type {
   AwsConnectionOptions,
@@ -57,12 +57,13 @@ export interface SsmSessionApi extends SessionApi {
 }
 
 /**
- * An SDK error re-thrown with context: `name` stays the SDK's (`TargetNotConnected`,
- * `AccessDeniedException`, `ThrottlingException`, …), the message adds the operation and its
- * subject, `cause` is the original error.
+ * An SDK error re-thrown with context: `code` (and `name`) is the service's error name
+ * (`TargetNotConnected`, `AccessDeniedException`, `ThrottlingException`, …), `retryable` follows
+ * isRetryable's rules for that name, the message adds the operation and its subject, `cause` is the
+ * original error.
  */
-export class SsmApiError extends Error {
-  override readonly name: string;
+export class SsmApiError extends SsmTunnelError {
+  override name: string;
 
   constructor(
     readonly operation: string,
@@ -74,7 +75,7 @@ export class SsmApiError extends Error {
     readonly httpStatusCode: number | undefined,
   ) {
     const original = cause instanceof Error ? cause : new Error(String(cause));
-    super(`${operation} for ${subject} failed: ${original.name}: ${original.message}`, { cause });
+    super(original.name, `${operation} for ${subject} failed: ${original.name}: ${original.message}`, { cause });
     this.name = original.name;
   }
 }
@@ -118,6 +119,7 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
   }
 
   return {
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     webSocketAgent: agent,
 
     async startSession(request: StartSessionRequest): Promise<SessionGrant> {
@@ -143,7 +145,7 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
       const { SessionId: sessionId, StreamUrl: streamUrl, TokenValue: tokenValue } = output;
       if (!sessionId || !streamUrl || !tokenValue) {
         const missing = !sessionId ? 'SessionId' : !streamUrl ? 'StreamUrl' : 'TokenValue';
-        throw new Error(`StartSession for target ${request.target} returned a response without ${missing}`);
+        throw new SsmTunnelError(ErrorCode.PROTOCOL, `StartSession for target ${request.target} returned a response without ${missing}`);
       }
       return { sessionId, streamUrl, tokenValue };
     },

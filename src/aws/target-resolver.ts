@@ -1,3 +1,4 @@
+import { ErrorCode, SsmTunnelError } from '../errors.js';
 import { ecsServiceTargetProblem, formatEcsServiceTarget, parseEcsTargetId, resolveEcsServiceTarget, ECS_ID_PREFIX, type EcsServiceTarget } from './ecs-target.js';
 import type { ManagedNode, ManagedNodeFilter, SessionApi } from './session-api.js';
 
@@ -21,15 +22,22 @@ const MAX_TAG_VALUE = 256;
 /** Nodes named in an error message; more are counted, not listed. */
 const LISTED_NODES = 10;
 
-/** Why a target could not be resolved; `name` tells the kind, for callers that decide on it. */
-export class TargetResolutionError extends Error {
+/** What kind of resolution failure, by the name earlier versions used (kept as `name`). */
+const RESOLUTION_CODES = {
+  TargetNotFound: ErrorCode.TARGET_NOT_FOUND,
+  AmbiguousTarget: ErrorCode.AMBIGUOUS_TARGET,
+  TargetLookupUnavailable: ErrorCode.TARGET_LOOKUP_UNAVAILABLE,
+} as const;
+
+/** Why a target could not be resolved; `code` tells the kind (ERR_TARGET_NOT_FOUND, …), never retryable. */
+export class TargetResolutionError extends SsmTunnelError {
   constructor(
-    override readonly name: 'TargetNotFound' | 'AmbiguousTarget' | 'TargetLookupUnavailable',
+    override readonly name: keyof typeof RESOLUTION_CODES,
     message: string,
     /** The nodes the lookup found (online or not). */
     readonly candidates: readonly ManagedNode[] = [],
   ) {
-    super(message);
+    super(RESOLUTION_CODES[name], message, { retryable: false });
   }
 }
 

@@ -19,9 +19,12 @@ import {
 } from '../protocol/index.js';
 import type { ResumeResult } from '../aws/session-api.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { ErrorCode, SsmTunnelError } from '../errors.js';
+import { ErrorCode, isRetryable, SsmTunnelError } from '../errors.js';
+import { toBuffer } from '../util/net.js';
 import { batchingTransport } from './batching-transport.js';
 import { webSocketTransport } from './frame-transport.js';
+import { WarningLimiter } from '../util/warning-limiter.js';
+import { streamUrlRefusal } from './stream-url.js';
 import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
 
 /**
@@ -58,6 +61,8 @@ const DEFAULT_RESUME_POLICY: ResumePolicy = { initialDelayMs: 100, maxDelayMs: 5
 export interface ClientDataChannelOptions {
   sessionId: string;
   streamUrl: string;
+  /** The custom API endpoint that returned `streamUrl`, if any: a `ws:` StreamUrl is opened only for a loopback `http:` one. */
+  apiEndpoint?: string | undefined;
   tokenValue: string;
   /** ResumeSession; a result without a token means the session is gone. */
   resumeSession: (sessionId: string) => Promise<ResumeResult>;
@@ -92,9 +97,6 @@ export interface ClientDataChannelEvents {
   ended: [SessionEnded];
 }
 
-/** Errors that no retry of ResumeSession can fix. */
-const PERMANENT_RESUME_ERRORS = new Set(['DoesNotExistException', 'TargetNotConnected', 'AccessDeniedException', 'InvalidDocument', 'ValidationException']);
-
 /**
  * The client end of one Session Manager data channel: WebSocket + OpenDataChannel frame
  * (docs/protocol.md §4), the port-session handshake (§8), the reliable core, and resume after a
@@ -105,6 +107,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private readonly options: ClientDataChannelOptions;
   private readonly clientId: string;
   private readonly log: Logger;
+  /** Per-message warnings the agent can trigger at will, rate-limited. */
+  private readonly warnings: WarningLimiter;
   private readonly channel: ReliableChannel;
 
   private ws: WebSocket | undefined;
@@ -118,6 +122,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private state: 'idle' | 'opening' | 'open' | 'resuming' | 'ended' = 'idle';
   private openWaiter: { resolve: (h: HandshakeOutcome) => void; reject: (e: Error) => void } | undefined;
   private resumeAbort: AbortController | undefined;
+  /** flush() calls waiting for every sent message to be acknowledged; checked after each inbound frame. */
+  private readonly flushWaiters = new Set<() => void>();
 
   constructor(options: ClientDataChannelOptions) {
     super();
@@ -126,6 +132,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.clientId = options.clientId ?? randomUUID();
     // The caller binds the session id to its logger (the tunnel does), so it appears once per line.
     this.log = options.logger ?? silentLogger;
+    this.warnings = new WarningLimiter(this.log);
     this.channel = new ReliableChannel({
       ...options.channel,
       role: 'client',
@@ -161,6 +168,11 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     return this.channel.unacknowledgedCount;
   }
 
+  /** Bytes handed to the socket and not yet written; bounded even when the agent reads nothing. */
+  get queuedTransportBytes(): number {
+    return this.channel.queuedTransportBytes;
+  }
+
   /**
    * Connects and completes the handshake. Resolves once the session may carry data. `signal`
    * cancels the opening at any stage: the WebSocket is closed, timers cleared, and the promise
@@ -169,6 +181,12 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   open(signal?: AbortSignal): Promise<HandshakeOutcome> {
     if (this.state !== 'idle') return Promise.reject(new SsmTunnelError(ErrorCode.HANDSHAKE, `data channel already ${this.state}`, { retryable: false }));
     if (signal?.aborted) return Promise.reject(new SsmTunnelError(ErrorCode.ABORTED, 'the data channel opening was cancelled', { cause: signal.reason }));
+    // Before any connection: the StreamUrl decides where the token goes.
+    const insecure = streamUrlRefusal(this.options.streamUrl, { apiEndpoint: this.options.apiEndpoint });
+    if (insecure !== undefined) {
+      this.state = 'ended';
+      return Promise.reject(insecure);
+    }
     this.state = 'opening';
     const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
     return new Promise<HandshakeOutcome>((resolve, reject) => {
@@ -216,12 +234,21 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   }
 
   /** Waits until everything sent so far is acknowledged, or the time is up. Resolves true if it was. */
-  async flush(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.channel.unacknowledgedCount > 0 && this.state !== 'ended' && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return this.channel.unacknowledgedCount === 0;
+  flush(timeoutMs: number): Promise<boolean> {
+    const done = (): boolean => this.channel.unacknowledgedCount === 0 || this.state === 'ended';
+    if (done()) return Promise.resolve(this.channel.unacknowledgedCount === 0);
+    return new Promise<boolean>((resolve) => {
+      const check = (): void => {
+        if (done()) finish();
+      };
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.flushWaiters.delete(check);
+        resolve(this.channel.unacknowledgedCount === 0);
+      };
+      const timer = setTimeout(finish, timeoutMs);
+      this.flushWaiters.add(check);
+    });
   }
 
   /** Drops the socket without ending the session (tests and the emulator's faults use this path too). */
@@ -273,7 +300,10 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
         resolve();
       });
       ws.on('message', (data: RawData) => {
-        if (this.ws === ws) this.channel.handleFrame(toBuffer(data));
+        if (this.ws !== ws) return;
+        this.channel.handleFrame(toBuffer(data));
+        // Acknowledgements arrive only here: this is when a flush() may be over.
+        for (const check of [...this.flushWaiters]) check();
       });
       ws.on('pong', () => {
         this.awaitingPong = false;
@@ -281,10 +311,12 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       ws.on('error', (error) => {
         this.log.debug({ err: error.message }, 'WebSocket error');
         // The agent's proxy and certificate errors already name the host and the cause.
-        if (!opened) reject(error instanceof SsmTunnelError ? error : new Error(`cannot open the data channel: ${error.message}`));
+        if (!opened) {
+          reject(error instanceof SsmTunnelError ? error : new SsmTunnelError(ErrorCode.DATA_CHANNEL, `cannot open the data channel: ${error.message}`, { cause: error }));
+        }
       });
       ws.on('close', (code, reason) => {
-        if (!opened) reject(new Error(`data channel closed while opening (code ${code})`));
+        if (!opened) reject(new SsmTunnelError(ErrorCode.DATA_CHANNEL, `data channel closed while opening (code ${code})`));
         // A socket that never opened has already failed connect() with its own error.
         if (this.ws === ws && opened) this.onConnectionLost(`WebSocket closed (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`);
       });
@@ -299,7 +331,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     const interval = this.options.pingIntervalMs ?? 30_000;
     this.pingTimer = setInterval(() => {
       if (this.awaitingPong) {
-        this.log.warn({ intervalMs: interval }, 'WebSocket did not answer a ping; reconnecting');
+        this.log.warn({ intervalMs: interval }, 'WebSocket did not answer a ping; dropping it and resuming the session');
         ws.terminate();
         return;
       }
@@ -319,7 +351,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.stopPing();
     this.ws = undefined;
     if (this.state === 'opening') {
-      this.failOpen(new Error(`data channel lost during the handshake: ${reason}`));
+      this.failOpen(new SsmTunnelError(ErrorCode.HANDSHAKE, `data channel lost during the handshake: ${reason}`));
       return;
     }
     if (this.state !== 'open') return;
@@ -340,10 +372,15 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
           try {
             result = await this.options.resumeSession(this.sessionId);
           } catch (error) {
-            if (PERMANENT_RESUME_ERRORS.has((error as Error).name)) throw new AbortError(error as Error);
+            if (!isRetryable(error)) throw new AbortError(error as Error);
             throw error;
           }
-          if (!result.tokenValue) throw new AbortError('the service no longer has this session (timed out or terminated)');
+          if (!result.tokenValue) {
+            // Retrying ResumeSession cannot help; a new session can.
+            throw new AbortError(
+              new SsmTunnelError(ErrorCode.SESSION_ENDED, 'the service no longer has this session (timed out or terminated)', { retryable: false }),
+            );
+          }
           if (abort.signal.aborted) return;
           // The StreamUrl in the response is ignored, as the reference does (docs/protocol.md §9.2).
           await this.connect(result.tokenValue);
@@ -366,7 +403,9 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       this.emit('resumed');
     } catch (error) {
       if (this.state === 'ended') return;
-      this.end({ reason: `cannot resume the session: ${(error as Error).message}`, byService: error instanceof AbortError || (error as Error).name === 'AbortError' });
+      // A permanent error means the service has ended the session (or will not let us back in);
+      // after exhausted retries it may still be open there, and the owner terminates it.
+      this.end({ reason: `cannot resume the session: ${(error as Error).message}`, byService: !isRetryable(error) });
     } finally {
       this.resumeAbort = undefined;
     }
@@ -383,7 +422,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private end(ended: SessionEnded): void {
     if (this.state === 'ended') return;
     if (this.openWaiter) {
-      this.failOpen(new Error(ended.reason));
+      this.failOpen(new SsmTunnelError(ErrorCode.SESSION_ENDED, ended.reason));
       return;
     }
     this.state = 'ended';
@@ -394,6 +433,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
 
   private cleanup(): void {
     this.resumeAbort?.abort();
+    for (const check of [...this.flushWaiters]) check();
     this.stopPing();
     this.channel.close();
     const ws = this.ws;
@@ -417,11 +457,11 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
         this.onHandshakeComplete(message.payload);
         return true;
       case PayloadType.EncChallengeRequest:
-        this.log.warn('ignored an encryption challenge: port sessions are never encrypted');
+        this.warnings.warn({}, 'ignored an encryption challenge: port sessions are never encrypted');
         return true;
       default:
         if (!this.handshake) {
-          this.log.warn({ payloadType: message.payloadType }, 'discarded stream data that arrived before the handshake completed');
+          this.warnings.warn({ payloadType: message.payloadType }, 'discarded stream data that arrived before the handshake completed');
           return true;
         }
         return this.inbound(message);
@@ -451,7 +491,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
         return { actionType: action.actionType, actionStatus: ActionStatus.Unsupported, actionResult: null, error };
       });
     } catch (error) {
-      this.failOpen(new Error(`invalid HandshakeRequest from the agent: ${(error as Error).message}`));
+      this.failOpen(new SsmTunnelError(ErrorCode.PROTOCOL, `invalid HandshakeRequest from the agent: ${(error as Error).message}`, { cause: error }));
       return;
     }
     this.log.debug({ agentVersion: this.agentVersion, properties: this.properties }, 'handshake request');
@@ -459,7 +499,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       PayloadType.HandshakeResponse,
       encodeHandshakeResponse({ clientVersion: this.options.clientVersion ?? CLIENT_VERSION, processedClientActions: actions, errors }),
     );
-    if (errors.length > 0) this.failOpen(new Error(`handshake refused: ${errors.join('; ')}`));
+    if (errors.length > 0) this.failOpen(new SsmTunnelError(ErrorCode.HANDSHAKE, `handshake refused: ${errors.join('; ')}`, { retryable: false }));
   }
 
   private onHandshakeComplete(payload: Buffer): void {
@@ -470,7 +510,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       this.log.warn({ err: (error as Error).message }, 'malformed HandshakeComplete; continuing');
     }
     if (this.sessionType === '') {
-      this.failOpen(new Error('handshake completed without a session type'));
+      this.failOpen(new SsmTunnelError(ErrorCode.HANDSHAKE, 'handshake completed without a session type'));
       return;
     }
     this.handshake = { agentVersion: this.agentVersion, sessionType: this.sessionType, properties: this.properties, customerMessage };
@@ -479,10 +519,4 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.openWaiter = undefined;
     waiter?.resolve(this.handshake);
   }
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }

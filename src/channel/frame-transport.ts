@@ -1,4 +1,5 @@
 import type { WebSocket } from 'ws';
+import { ErrorCode, SsmTunnelError } from '../errors.js';
 
 /**
  * Where a channel writes its frames: one frame per WebSocket message (docs/protocol.md §4.2).
@@ -12,7 +13,7 @@ export function webSocketTransport(ws: WebSocket): FrameTransport {
   return {
     send(frame, onWritten) {
       if (ws.readyState !== ws.OPEN) {
-        onWritten(new Error('WebSocket is not open'));
+        onWritten(new SsmTunnelError(ErrorCode.DATA_CHANNEL, 'WebSocket is not open'));
         return;
       }
       ws.send(frame, { binary: true }, onWritten);

@@ -14,6 +14,7 @@ import {
   type DecodedClientMessage,
 } from '../protocol/index.js';
 import { silentLogger, type Logger } from '../logging.js';
+import { WarningLimiter } from '../util/warning-limiter.js';
 import type { FrameTransport } from './frame-transport.js';
 import { DEFAULT_RTT_OPTIONS, RttEstimator, type RttEstimatorOptions } from './rtt-estimator.js';
 
@@ -29,7 +30,11 @@ export interface ReliableChannelOptions {
   maxPayloadSize?: number;
   /** Sequence-space window: messages sent but not yet acknowledged, oldest to newest. */
   windowMessages?: number;
-  /** Bytes handed to the transport but not yet written, above which we stop transmitting. */
+  /**
+   * Bytes handed to the transport but not yet written, above which we stop transmitting. Acks may
+   * go on until twice this is queued; past that they are dropped (the peer resends, and the copy is
+   * acknowledged then), so a peer that floods messages and reads nothing cannot grow the queue.
+   */
   transportHighWaterBytes?: number;
   /** Out-of-order messages kept for later delivery (the reference keeps 10000, docs/protocol.md §7.1). */
   maxReorderMessages?: number;
@@ -72,7 +77,29 @@ interface HeldMessage {
 const RETRANSMIT_TICK_MS = 10;
 /** Later transmissions acknowledged that prove an unacknowledged one lost (TCP's duplicate-ack threshold). */
 const LOSS_EVIDENCE_TRANSMISSIONS = 3;
+/**
+ * Retransmissions per tick at most: after a resume the whole window (up to 1024 messages) may be
+ * due at once; spreading it over a few ticks keeps one tick from blocking the event loop.
+ */
 const MAX_RESENDS_PER_TICK = 256;
+/** The agent's largest stream payload (docs/protocol.md §7.2): it rejects longer messages. */
+const DEFAULT_MAX_PAYLOAD_SIZE = 1024;
+/** Unacknowledged messages in flight: 1024 × 1 KiB keeps a 1 MB/s session busy over a 1 s round trip. */
+const DEFAULT_WINDOW_MESSAGES = 1024;
+/** Transport bytes queued before transmitting pauses: about one window of full messages. */
+const DEFAULT_TRANSPORT_HIGH_WATER_BYTES = 1024 * 1024;
+/** Out-of-order messages held: four windows, room for a resume's burst of retransmissions. */
+const DEFAULT_MAX_REORDER_MESSAGES = 4096;
+/** Payload bytes those may hold: bounds memory against a peer that sends large frames out of order. */
+const DEFAULT_MAX_REORDER_BYTES = 8 * 1024 * 1024;
+/** A message unacknowledged this long on a live socket means the peer is gone (the agent resends for ~5 min). */
+const DEFAULT_RESEND_TIMEOUT_MS = 120_000;
+/** Sent entries kept at the head of the transmit queue before it is compacted: amortises the copy. */
+const TRANSMIT_QUEUE_COMPACT_AFTER = 4096;
+/** Doublings of the RTO for a message resent again and again (2 ** 4 = 16 × the RTO)... */
+const MAX_BACKOFF_DOUBLINGS = 4;
+/** ...and never more than this between resends, so a message lost on a live link goes again within seconds. */
+const MAX_RESEND_INTERVAL_MS = 4000;
 
 export interface ReliableChannelEvents {
   drain: [];
@@ -104,6 +131,8 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
   private readonly resendTimeoutMs: number;
   private readonly ackBeforeDelivery: (payloadType: number) => boolean;
   private readonly log: Logger;
+  /** Warnings the peer triggers frame by frame: one line per kind per few seconds. */
+  private readonly warnings: WarningLimiter;
   private readonly rtt: RttEstimator;
 
   private nextSequence = 0;
@@ -126,6 +155,8 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
   private transport: FrameTransport | undefined;
   private generation = 0;
   private queuedBytes = 0;
+  /** Sequence numbers whose ack is queued and not yet written: a duplicate of one of them adds nothing. */
+  private readonly acksQueued = new Set<number>();
   private paused = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -135,14 +166,15 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     this.role = options.role;
     this.outgoingType = options.role === 'client' ? MessageType.InputStreamData : MessageType.OutputStreamData;
     this.incomingType = options.role === 'client' ? MessageType.OutputStreamData : MessageType.InputStreamData;
-    this.maxPayloadSize = options.maxPayloadSize ?? 1024;
-    this.windowMessages = options.windowMessages ?? 1024;
-    this.highWaterBytes = options.transportHighWaterBytes ?? 1024 * 1024;
-    this.maxReorder = options.maxReorderMessages ?? 4096;
-    this.maxReorderBytes = options.maxReorderBytes ?? 8 * 1024 * 1024;
-    this.resendTimeoutMs = options.resendTimeoutMs ?? 120_000;
+    this.maxPayloadSize = options.maxPayloadSize ?? DEFAULT_MAX_PAYLOAD_SIZE;
+    this.windowMessages = options.windowMessages ?? DEFAULT_WINDOW_MESSAGES;
+    this.highWaterBytes = options.transportHighWaterBytes ?? DEFAULT_TRANSPORT_HIGH_WATER_BYTES;
+    this.maxReorder = options.maxReorderMessages ?? DEFAULT_MAX_REORDER_MESSAGES;
+    this.maxReorderBytes = options.maxReorderBytes ?? DEFAULT_MAX_REORDER_BYTES;
+    this.resendTimeoutMs = options.resendTimeoutMs ?? DEFAULT_RESEND_TIMEOUT_MS;
     this.ackBeforeDelivery = options.ackBeforeDelivery ?? (() => false);
     this.log = options.logger ?? silentLogger;
+    this.warnings = new WarningLimiter(this.log);
     this.rtt = new RttEstimator({ ...DEFAULT_RTT_OPTIONS, ...options.rtt });
   }
 
@@ -170,6 +202,11 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     return this.reorderBytes;
   }
 
+  /** Bytes handed to the socket and not yet written: at most twice `transportHighWaterBytes`, plus one frame. */
+  get queuedTransportBytes(): number {
+    return this.queuedBytes;
+  }
+
   get rtoMs(): number {
     return this.rtt.rtoMs;
   }
@@ -194,6 +231,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     this.transport = transport;
     this.generation += 1;
     this.queuedBytes = 0;
+    this.acksQueued.clear();
     this.paused = false;
     for (const entry of this.outgoing.values()) entry.firstSentAt = 0;
     this.transmitQueue = [...this.outgoing.values()];
@@ -244,17 +282,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
   /** Sends a message outside the sequence (acknowledge, channel_closed, publication control). */
   sendUnsequenced(messageType: MessageType, payloadType: number, payload: Buffer, flags: number = MessageFlags.None): void {
     if (!this.transport || this.closed) return;
-    const frame = encodeClientMessage({
-      messageType,
-      schemaVersion: 1,
-      createdDate: Date.now(),
-      sequenceNumber: 0,
-      flags,
-      messageId: randomUUID(),
-      payloadType,
-      payload,
-    });
-    this.write(frame);
+    this.write(unsequencedFrame(messageType, payloadType, payload, flags));
   }
 
   private enqueue(payloadType: number, payload: Buffer): void {
@@ -294,7 +322,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     if (this.transmitHead >= this.transmitQueue.length) {
       this.transmitQueue = [];
       this.transmitHead = 0;
-    } else if (this.transmitHead > 4096) {
+    } else if (this.transmitHead > TRANSMIT_QUEUE_COMPACT_AFTER) {
       this.transmitQueue = this.transmitQueue.slice(this.transmitHead);
       this.transmitHead = 0;
     }
@@ -310,13 +338,14 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     this.write(entry.frame);
   }
 
-  private write(frame: Buffer): void {
+  private write(frame: Buffer, onWritten?: () => void): void {
     const transport = this.transport!;
     const generation = this.generation;
     this.queuedBytes += frame.length;
     transport.send(frame, (error) => {
       if (generation !== this.generation) return;
       this.queuedBytes -= frame.length;
+      onWritten?.();
       if (error) {
         // The socket is failing; its owner will detach us. Unacked data stays for the next attach.
         this.emit('transportError', error);
@@ -360,7 +389,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
       // with TCP's duplicate acks; the per-message acks play the part of SACK. Waiting for the RTO
       // on random loss stalled the window, and whole transfers, for seconds.
       const lost = this.newestAckedTransmission - entry.lastTransmission >= LOSS_EVIDENCE_TRANSMISSIONS;
-      const timeout = lost ? 0 : Math.min(this.rtt.rtoMs * 2 ** Math.min(entry.attempts, 4), 4000);
+      const timeout = lost ? 0 : Math.min(this.rtt.rtoMs * 2 ** Math.min(entry.attempts, MAX_BACKOFF_DOUBLINGS), MAX_RESEND_INTERVAL_MS);
       if (now - entry.lastSentAt > timeout) {
         if (this.queuedBytes >= this.highWaterBytes) break;
         this.transmit(entry);
@@ -386,7 +415,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
       message = decodeClientMessage(frame);
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
-      this.log.warn({ err: error.message, bytes: frame.length }, 'dropped a malformed data-channel frame');
+      this.warnings.warn({ err: error.message, bytes: frame.length }, 'dropped a malformed data-channel frame');
       this.emit('protocolError', error);
       return;
     }
@@ -405,7 +434,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
         this.onStreamMessage(message);
         return;
       default:
-        this.log.warn({ messageType: message.messageType }, 'ignored a message type this role never receives');
+        this.warnings.warn({ messageType: message.messageType }, 'ignored a message type this role never receives');
     }
   }
 
@@ -421,7 +450,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     try {
       sequenceNumber = decodeAcknowledgement(message.payload).acknowledgedMessageSequenceNumber;
     } catch (error) {
-      this.log.warn({ err: (error as Error).message }, 'dropped a malformed acknowledgement');
+      this.warnings.warn({ err: (error as Error).message }, 'dropped a malformed acknowledgement');
       this.emit('protocolError', error as ProtocolError);
       return;
     }
@@ -496,7 +525,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     if (ackFirst) this.acknowledge(message);
     if (!this.handler(message)) {
       if (ackFirst) {
-        this.log.warn({ payloadType: message.payloadType }, 'consumer refused a message that was already acknowledged');
+        this.warnings.warn({ payloadType: message.payloadType }, 'consumer refused a message that was already acknowledged');
       }
       this.blocked = true;
       if (!this.reorder.has(message.sequenceNumber)) this.hold(message, alreadyAcked || ackFirst);
@@ -524,18 +553,31 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
   }
 
   private acknowledge(message: DecodedClientMessage): void {
-    this.sendUnsequenced(
+    if (!this.transport || this.closed) return;
+    const { sequenceNumber } = message;
+    if (this.acksQueued.has(sequenceNumber)) return;
+    if (this.queuedBytes >= 2 * this.highWaterBytes) {
+      this.warnings.warn({ queuedBytes: this.queuedBytes }, 'dropped an acknowledgement: the socket is not being read');
+      return;
+    }
+    this.acksQueued.add(sequenceNumber);
+    const frame = unsequencedFrame(
       MessageType.Acknowledge,
       PayloadType.Undefined,
       encodeAcknowledgement({
         acknowledgedMessageType: message.messageType,
         acknowledgedMessageId: message.messageId,
-        acknowledgedMessageSequenceNumber: message.sequenceNumber,
+        acknowledgedMessageSequenceNumber: sequenceNumber,
         isSequentialMessage: true,
       }),
       MessageFlags.Ack,
     );
+    this.write(frame, () => this.acksQueued.delete(sequenceNumber));
   }
+}
+
+function unsequencedFrame(messageType: MessageType, payloadType: number, payload: Buffer, flags: number): Buffer {
+  return encodeClientMessage({ messageType, schemaVersion: 1, createdDate: Date.now(), sequenceNumber: 0, flags, messageId: randomUUID(), payloadType, payload });
 }
 
 /** Held messages outlive the socket's receive buffer, so they own their bytes. */

@@ -4,6 +4,13 @@ import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { commands } from './commands/index.js';
 import { completeWords } from './completion.js';
+import { EXIT_STATUS_HELP, ExitCode } from './exit-codes.js';
+
+// A rejection nobody handled is a bug: say so and exit with its own status, never carry on.
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(`ssm-tunnel: internal error (unhandled rejection): ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+  process.exit(ExitCode.INTERNAL);
+});
 
 /** package.json's version, written in by the bundler (scripts/build-cli.js). */
 declare const SSM_TUNNEL_VERSION: string;
@@ -21,6 +28,7 @@ const cli = yargs(hideBin(process.argv))
   .help()
   .alias('h', 'help')
   .version(SSM_TUNNEL_VERSION)
+  .epilogue(EXIT_STATUS_HELP)
   .wrap(Math.min(110, process.stdout.columns ?? 110))
   .fail((message, error, y) => {
     // A message means bad usage (unknown option, failed check); otherwise a command failed.
@@ -28,7 +36,7 @@ const cli = yargs(hideBin(process.argv))
     // Completing a half-typed command line: it is incomplete by nature, so nothing to report.
     if (process.argv.includes('--get-yargs-completions')) return;
     process.stderr.write(`${y.help().toString()}\n\n${message}\n`);
-    process.exit(2);
+    process.exit(ExitCode.USAGE);
   });
 
 for (const command of commands) cli.command(command as CommandModule);
@@ -37,5 +45,5 @@ try {
   await cli.parseAsync();
 } catch (error) {
   process.stderr.write(`ssm-tunnel: ${(error as Error).message}\n`);
-  process.exit(1);
+  process.exit(ExitCode.FAILURE);
 }

@@ -2,7 +2,7 @@
  * Host and listen-address rules of the daemon config: syntax, loopback, and which
  * local bindings would collide.
  */
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 
 export const HOST_EXPECTED = 'a hostname or an IPv4/IPv6 address (IPv6 without brackets)';
 
@@ -16,15 +16,6 @@ export function isValidHost(host: string): boolean {
   // Digits and dots only would be an IPv4 address, and this one is not valid (`10.0.0.256`, `10.1`).
   if (/^[\d.]+$/.test(name)) return false;
   return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LABEL.test(label));
-}
-
-/** True for addresses only this machine can reach: localhost, 127.0.0.0/8, ::1. */
-export function isLoopbackHost(host: string): boolean {
-  const name = canonicalHost(host);
-  if (name === 'localhost' || name === '::1') return true;
-  if (isIPv4(name)) return name.startsWith('127.');
-  // IPv4-mapped loopback, which URL canonicalises to hex groups (::ffff:7f00:1).
-  return isIPv6(name) && /^::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(name);
 }
 
 export interface ListenAddress {

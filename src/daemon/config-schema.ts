@@ -9,7 +9,8 @@ import { targetSpecProblem, type TargetSpec } from '../aws/target-resolver.js';
 import { DEFAULT_RECONNECT } from '../tunnel/options.js';
 import type { LocalSocketOptions, ReconnectOptions, TunnelOptions } from '../tunnel/options.js';
 import { AllowList } from '../proxy/allow-list.js';
-import { bindingsCollide, isLoopbackHost, LISTEN_EXPECTED } from './config-hosts.js';
+import { formatHostPort, isLoopbackHost } from '../util/net.js';
+import { bindingsCollide, LISTEN_EXPECTED } from './config-hosts.js';
 import type { ListenAddress } from './config-hosts.js';
 import {
   readBoolean,
@@ -556,13 +557,10 @@ function checkStatusCollisions(reader: ConfigReader, status: ListenAddress & { l
 function collision(address: ListenAddress, other: ReadTunnel): string {
   const owner = other.name === undefined ? 'another tunnel' : `tunnel ${JSON.stringify(other.name.value)}`;
   const taken = other.local?.address ?? address;
-  return `${hostPort(address)} collides with ${owner} listening on ${hostPort(taken)}`;
+  return `${formatHostPort(address.host, address.port)} collides with ${owner} listening on ${formatHostPort(taken.host, taken.port)}`;
 }
 
 function where(reader: ConfigReader, at: Located): string {
   return `${at.path.replace(/\.name$/, '')} (line ${reader.lineOf(at)})`;
 }
 
-function hostPort({ host, port }: ListenAddress): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}

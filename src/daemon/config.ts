@@ -3,7 +3,7 @@
  * with file, line, column and field. `config.example.yaml` at the repository root documents it.
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import { ConfigReader } from './config-reader.js';
 import type { ConfigError } from './config-reader.js';
 import { readConfig } from './config-schema.js';
@@ -34,7 +34,7 @@ export function parseConfig(text: string, file: string): ConfigResult {
       errors: sortedByPosition(
         syntaxErrors.map((error) => {
           const { line, col } = lines.linePos(error.pos[0]);
-          return { file, line, column: col, path: '', message: `invalid YAML: ${error.message}` };
+          return { file, line, column: col, path: '', message: `invalid YAML: ${syntaxMessage(error)}` };
         }),
       ),
     };
@@ -54,6 +54,27 @@ export async function loadConfig(path: string): Promise<ConfigResult> {
     return { errors: [{ file: path, path: '', message: readFailure(error) }] };
   }
   return parseConfig(text, path);
+}
+
+/**
+ * The YAML parser's message without the piece of the document it quotes: the line may hold a
+ * secret (`\xZZ` in a secret access key came back as "Invalid escape sequence \xZZ"), and the
+ * position already says where to look.
+ */
+function syntaxMessage(error: YAMLError): string {
+  switch (error.code) {
+    case 'BAD_DQ_ESCAPE':
+      return 'invalid escape sequence in a double-quoted string (write \\\\ for a backslash, or use single quotes)';
+    case 'BAD_SCALAR_START':
+      return 'a plain value cannot start with a reserved character such as @ or `; quote it';
+    case 'TAG_RESOLVE_FAILED':
+      return 'unresolved tag; quote a value that starts with !';
+    default: {
+      // Messages that quote the document end with ": <source>".
+      const colon = error.message.indexOf(': ');
+      return colon < 0 ? error.message : error.message.slice(0, colon);
+    }
+  }
 }
 
 function readFailure(error: unknown): string {

@@ -7,7 +7,8 @@ import type { Logger } from '../logging.js';
 import { formatConfigError, loadConfig, tunnelDefinitionsEqual, type ConfigError, type DaemonConfig, type StatusEndpoint } from './config.js';
 import { ManagedTunnel } from './managed-tunnel.js';
 import { StatusServer } from './status-server.js';
-import { formatHostPort, type DaemonStatus } from './tunnel-status.js';
+import { formatHostPort } from '../util/net.js';
+import type { DaemonStatus } from './tunnel-status.js';
 
 export interface DaemonOptions {
   /** Where the config was read from; reload() reads it again. */
@@ -23,8 +24,11 @@ export interface ReloadSummary {
   unchanged: string[];
 }
 
-/** A reload applies a valid config, or rejects an invalid one and leaves everything running. */
-export type ReloadResult = { applied: ReloadSummary } | { rejected: ConfigError[] } | { skipped: 'shutting down' };
+/**
+ * A reload applies a valid config, rejects an invalid one and leaves everything running, or (a bug
+ * or an unexpected system error) failed part-way: logged, and later reloads still run.
+ */
+export type ReloadResult = { applied: ReloadSummary } | { rejected: ConfigError[] } | { skipped: 'shutting down' } | { failed: Error };
 
 export class Daemon {
   private readonly configFile: string;
@@ -33,8 +37,8 @@ export class Daemon {
   private readonly tunnels = new Map<string, ManagedTunnel>();
   private config: DaemonConfig;
   private statusServer: StatusServer | undefined;
-  /** The reload running now (or resolved); a reload asked for meanwhile waits for it. */
-  private lastReload: Promise<unknown> = Promise.resolve();
+  /** Settles when the reload running now (if any) is over; never rejects, so one failure cannot block the next reload or shutdown. */
+  private reloadsDone: Promise<void> = Promise.resolve();
   /** A reload asked for but not begun: further requests join it instead of queueing more. */
   private queuedReload: Promise<ReloadResult> | undefined;
   private stopping: Promise<void> | undefined;
@@ -73,12 +77,15 @@ export class Daemon {
   reload(): Promise<ReloadResult> {
     if (this.stopping) return Promise.resolve({ skipped: 'shutting down' });
     if (this.queuedReload) return this.queuedReload;
-    const reload = this.lastReload.then(() => {
+    const reload = this.reloadsDone.then(() => {
       this.queuedReload = undefined;
       return this.reloadNow();
     });
     this.queuedReload = reload;
-    this.lastReload = reload;
+    this.reloadsDone = reload.then(
+      () => undefined,
+      () => undefined,
+    );
     return reload;
   }
 
@@ -94,7 +101,7 @@ export class Daemon {
   private async stopAll(): Promise<void> {
     const graceMs = this.config.shutdownGraceMs;
     this.log.info({ graceMs, tunnels: this.tunnels.size }, 'shutting down');
-    await this.lastReload;
+    await this.reloadsDone;
     await Promise.all([...this.tunnels.values()].map((tunnel) => tunnel.stop(graceMs)));
     this.tunnels.clear();
     await this.statusServer?.close();
@@ -104,6 +111,15 @@ export class Daemon {
 
   private async reloadNow(): Promise<ReloadResult> {
     if (this.stopping) return { skipped: 'shutting down' };
+    try {
+      return await this.readAndApply();
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, 'reload failed part-way; the next reload starts from what is running now');
+      return { failed: error as Error };
+    }
+  }
+
+  private async readAndApply(): Promise<ReloadResult> {
     const loaded = await loadConfig(this.configFile);
     if ('errors' in loaded) {
       for (const error of loaded.errors) this.log.error({ line: error.line, column: error.column, field: error.path }, formatConfigError(error));

@@ -22,6 +22,8 @@ export class ManagedTunnel {
   private starting: Promise<void> | undefined;
   /** The listen attempts until one succeeds, fails for good, or stop() aborts them; never rejects. */
   private attempts: Promise<void> | undefined;
+  /** The listen attempt under way: p-retry stops waiting for it on abort, stop() does not. */
+  private attempt: Promise<unknown> = Promise.resolve();
   private state: DaemonTunnelState = 'starting';
   private since = new Date();
   private listenError: string | undefined;
@@ -50,21 +52,28 @@ export class ManagedTunnel {
     let firstAttempt: () => void = () => {};
     const attempted = new Promise<void>((resolve) => (firstAttempt = resolve));
     this.starting = attempted;
-    this.attempts = pRetry(() => this.listen(), {
-      retries: Infinity,
-      factor: reconnect.factor,
-      minTimeout: reconnect.initialDelayMs,
-      maxTimeout: reconnect.maxDelayMs,
-      randomize: true,
-      signal: this.abort.signal,
-      onFailedAttempt: ({ error, attemptNumber }) => {
-        if (error instanceof TypeError) return; // not retried: reported below
-        this.listenError = error.message;
-        this.setState('unbound');
-        this.log.error({ err: error.message, attemptNumber }, 'cannot open the local listener; retrying');
-        firstAttempt();
+    this.attempts = pRetry(
+      () => {
+        const attempt = this.listen();
+        this.attempt = attempt.catch(() => undefined);
+        return attempt;
       },
-    }).then(
+      {
+        retries: Infinity,
+        factor: reconnect.factor,
+        minTimeout: reconnect.initialDelayMs,
+        maxTimeout: reconnect.maxDelayMs,
+        randomize: true,
+        signal: this.abort.signal,
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          if (error instanceof TypeError) return; // not retried: reported below
+          this.listenError = error.message;
+          this.setState('unbound');
+          this.log.error({ err: error.message, attemptNumber }, 'cannot open the local listener; retrying');
+          firstAttempt();
+        },
+      },
+    ).then(
       () => firstAttempt(),
       (error: Error) => {
         // Aborted by stop(), or an error retrying cannot fix (p-retry does not retry a TypeError).
@@ -84,8 +93,9 @@ export class ManagedTunnel {
     this.abort.abort();
     // close() stops listening before its first await, so a successor can bind the address at once.
     const closing = this.tunnel?.close({ graceMs }) ?? this.socksProxy?.close();
-    // An attempt in flight closes the tunnel it opens itself (listen() sees the abort).
+    // An attempt in flight closes the tunnel it opens itself (listen() sees the abort), sessions included.
     await this.attempts;
+    await this.attempt;
     await closing;
     this.api.destroy();
   }

@@ -4,7 +4,8 @@
  */
 import { formatTarget } from '../aws/target-resolver.js';
 import type { TunnelDefinition } from './config.js';
-import { formatHostPort, type DaemonStatus, type TunnelStatus } from './tunnel-status.js';
+import { formatHostPort } from '../util/net.js';
+import type { DaemonStatus, TunnelStatus } from './tunnel-status.js';
 
 /** Columns padded to their widest cell, two spaces apart; no trailing spaces. */
 export function formatTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {

@@ -75,8 +75,3 @@ export interface DaemonStatus {
 export function isReady(tunnel: TunnelStatus): boolean {
   return tunnel.state === 'ready';
 }
-
-/** `host:port`, IPv6 in brackets. */
-export function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}

@@ -1,6 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { BlockList, connect, isIP, type Socket } from 'node:net';
-import { formatDestination } from './targets.js';
+import { formatHostPort } from '../util/net.js';
 
 /*
  * How the agent reaches a session's destination (docs/forwarding.md §7.3): a remote `host` is
@@ -66,7 +66,7 @@ export class DestinationDialer {
 
   /** `host:port` as configured, for records and logs. */
   get description(): string {
-    return formatDestination(this.spec.dialHost, this.spec.port);
+    return formatHostPort(this.spec.dialHost, this.spec.port);
   }
 
   /** Connects, trying each resolved address in order; rejects with the first error, worded as the agent's. */
@@ -85,7 +85,7 @@ export class DestinationDialer {
   }
 
   private async dialOne(host: string): Promise<DialedSocket> {
-    const destination = formatDestination(host, this.spec.port);
+    const destination = formatHostPort(host, this.spec.port);
     if (this.isRefusedByFault(host)) {
       this.options.onRefusedByFault?.(destination);
       throw dialError(destination, 'connect: connection refused', 'ECONNREFUSED');
@@ -109,7 +109,7 @@ export class DestinationDialer {
     if (refused.length === 0) return false;
     const names = [host, this.spec.dialHost, this.spec.remoteHost]
       .filter((name): name is string => name !== undefined && name !== '')
-      .map((name) => formatDestination(name, this.spec.port).toLowerCase());
+      .map((name) => formatHostPort(name, this.spec.port).toLowerCase());
     return refused.some((entry) => names.includes(entry.toLowerCase()));
   }
 }

@@ -75,10 +75,12 @@ export class AgentHandler implements DataChannelHandler {
     return log;
   }
 
-  /** Merges into the session's knob overrides and re-arms its timers. */
-  setSessionKnobs(sessionId: string, knobs: Partial<AgentKnobs>): void {
+  /** Merges into the session's knob overrides (checked with the layers below them) and re-arms its timers. */
+  setSessionKnobs(sessionId: string, targetId: string, knobs: Partial<AgentKnobs>): void {
     validateKnobs(knobs, `knobs of session ${sessionId}`);
-    this.sessionKnobs.set(sessionId, { ...this.sessionKnobs.get(sessionId), ...knobs });
+    const merged = { ...this.sessionKnobs.get(sessionId), ...knobs };
+    validateKnobs(layerKnobs(this.options.knobs(), this.options.targetKnobs(targetId), merged), `knobs of session ${sessionId}`);
+    this.sessionKnobs.set(sessionId, merged);
     this.knobCache.delete(sessionId);
     this.agents.get(sessionId)?.armLimits();
   }

@@ -23,6 +23,11 @@ export interface AgentKnobs {
   outputChunkSize: number;
   /** How long the agent waits for the HandshakeResponse (docs/protocol.md §8.1: 15 s). */
   handshakeTimeoutMs: number;
+  /**
+   * How long the agent waits after the first WebSocket opened before it sends its HandshakeRequest;
+   * 0: at once. A slow agent takes seconds: this lets tests stop a client while it waits.
+   */
+  handshakeDelayMs: number;
   /** smux keepalive period when the client version asks for keepalive (docs/forwarding.md §5). */
   smuxKeepAliveIntervalMs: number;
   smuxKeepAliveTimeoutMs: number;
@@ -51,6 +56,7 @@ export const DEFAULT_AGENT_KNOBS: Readonly<AgentKnobs> = {
   denyList: [...DEFAULT_DENY_LIST],
   outputChunkSize: 1024,
   handshakeTimeoutMs: 15_000,
+  handshakeDelayMs: 0,
   smuxKeepAliveIntervalMs: 10_000,
   smuxKeepAliveTimeoutMs: 30_000,
 };
@@ -69,6 +75,15 @@ export function validateKnobs(knobs: Partial<AgentKnobs>, where: string): void {
   positive('handshakeTimeoutMs', knobs.handshakeTimeoutMs);
   positive('smuxKeepAliveIntervalMs', knobs.smuxKeepAliveIntervalMs);
   positive('smuxKeepAliveTimeoutMs', knobs.smuxKeepAliveTimeoutMs);
+  // smux closes a session that heard nothing for a whole timeout window; a window shorter than the
+  // keepalive period would close every idle session (and SmuxSession refuses such a pair).
+  const { smuxKeepAliveIntervalMs: interval, smuxKeepAliveTimeoutMs: timeout } = knobs;
+  if (interval !== undefined && timeout !== undefined && timeout < interval) {
+    throw new Error(`${where}: smuxKeepAliveTimeoutMs (${timeout}) must not be shorter than smuxKeepAliveIntervalMs (${interval})`);
+  }
+  if (knobs.handshakeDelayMs !== undefined && !(Number.isFinite(knobs.handshakeDelayMs) && knobs.handshakeDelayMs >= 0)) {
+    throw new Error(`${where}: handshakeDelayMs must be 0 or a positive number of milliseconds, got ${knobs.handshakeDelayMs}`);
+  }
   const chunk = knobs.outputChunkSize;
   if (chunk !== undefined && !(Number.isInteger(chunk) && chunk >= 1 && chunk <= 1024)) {
     throw new Error(`${where}: outputChunkSize must be an integer from 1 to 1024, got ${chunk}`);

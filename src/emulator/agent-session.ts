@@ -27,6 +27,7 @@ import {
   type OpenDataChannel,
   type ProtocolError,
 } from '../protocol/index.js';
+import { toBuffer } from '../util/net.js';
 import { DestinationDialer, DestinationForbiddenError } from './agent-destination.js';
 import type { AgentKnobs } from './agent-knobs.js';
 import { ChannelOutput } from './agent-output.js';
@@ -217,6 +218,18 @@ export class AgentSession {
 
   private startHandshake(): void {
     this.phase = 'handshaking';
+    const delayMs = this.options.knobs().handshakeDelayMs;
+    if (delayMs === 0) {
+      this.sendHandshakeRequest();
+      return;
+    }
+    // A slow agent: the request waits (terminate() clears this timer like the handshake timeout).
+    this.handshakeTimer = setTimeout(() => this.sendHandshakeRequest(), delayMs);
+    this.handshakeTimer.unref();
+  }
+
+  private sendHandshakeRequest(): void {
+    if (this.phase !== 'handshaking') return;
     const knobs = this.options.knobs();
     this.log.agentVersion = knobs.agentVersion;
     this.startedAt = Date.now();
@@ -265,7 +278,11 @@ export class AgentSession {
     this.log.handshakeCompletedAt = new Date();
     this.phase = 'running';
     this.logger.info({ clientVersion: response.clientVersion }, 'handshake complete');
-    void this.startPlugin(response.clientVersion);
+    this.startPlugin(response.clientVersion).catch((error: Error) => {
+      // A plugin that cannot start (say, smux refusing the knobs' keepalive timing) fails this session, never the emulator.
+      this.logger.error({ err: error.message }, 'the port plugin could not start');
+      this.fail(`Unable to start the port session: ${error.message}`);
+    });
   }
 
   // --- the port plugin ---------------------------------------------------------------------------------
@@ -517,10 +534,4 @@ function closeSocket(ws: WebSocket, code: number, reason: string): void {
   ws.close(code, reason);
   // The official client answers no close frame (docs/protocol.md §4.4): do not wait for it long.
   setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }

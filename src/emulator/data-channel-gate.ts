@@ -8,6 +8,7 @@ import type { RawData } from 'ws';
 import { decodeOpenDataChannel } from '../protocol/index.js';
 import type { OpenDataChannel } from '../protocol/index.js';
 import type { EmulatedSession, SessionRegistry } from './session-registry.js';
+import { originFormPath } from '../util/http-request.js';
 
 /*
  * The door of the emulated data channel: WebSocket upgrades at /v1/data-channel/<sessionId>, and the
@@ -55,7 +56,12 @@ export class DataChannelGate {
 
   /** For the HTTP server's 'upgrade' event. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = new URL(request.url ?? '/', 'http://emulator').pathname;
+    const path = originFormPath(request.url);
+    if (path === undefined) {
+      this.options.logger.warn('WebSocket upgrade refused: the request target is not a path');
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     const sessionId = DATA_CHANNEL_PATH.exec(path)?.[1];
     if (sessionId === undefined) {
       this.options.logger.warn({ path }, 'WebSocket upgrade refused: not a data channel path');

@@ -150,7 +150,10 @@ export class Emulator {
   /** Changes emulator-wide knobs; running sessions pick up pacing and limits at once. */
   setKnobs(knobs: Partial<AgentKnobs>): void {
     validateKnobs(knobs, 'emulator knobs');
-    this.settings.knobs = layerKnobs(this.settings.knobs, knobs);
+    const layered = layerKnobs(this.settings.knobs, knobs);
+    // Pairs (the smux keepalive interval and timeout) are checked with the values they meet.
+    validateKnobs(layered, 'emulator knobs');
+    this.settings.knobs = layered;
     this.agents.knobsChanged();
   }
 
@@ -164,6 +167,19 @@ export class Emulator {
     validateFaults(faults, 'emulator faults');
     this.settings.faults = { ...faults };
     this.agents.faultsChanged();
+  }
+
+  /**
+   * StartSession creates its session at once but answers `ms` later (0: at once), so a client can be
+   * stopped while its StartSession is in flight.
+   */
+  delayStartSessionAnswers(ms: number): void {
+    this.service.delayStartSessionAnswers(ms);
+  }
+
+  /** Data-channel WebSocket upgrades are answered `ms` later (0: at once), so a client can be stopped while its WebSocket opens. */
+  delayDataChannelUpgrades(ms: number): void {
+    this.service.delayDataChannelUpgrades(ms);
   }
 
   /** The emulator's ECS tasks. */
@@ -197,13 +213,14 @@ export class Emulator {
 
   /** Controls of a session started through this emulator; throws for an unknown id. */
   session(sessionId: string): SessionControls {
-    if (this.service.sessions.get(sessionId) === undefined) throw new Error(`The emulator has no session ${sessionId}`);
+    const session = this.service.sessions.get(sessionId);
+    if (session === undefined) throw new Error(`The emulator has no session ${sessionId}`);
     const agents = this.agents;
     const recordOf = (): SessionRecord => this.sessionRecord(sessionId)!;
     return {
       sessionId,
       end: (state, reason) => this.endSession(sessionId, state, reason ?? END_REASONS[state]),
-      setKnobs: (knobs) => agents.setSessionKnobs(sessionId, knobs),
+      setKnobs: (knobs) => agents.setSessionKnobs(sessionId, session.target, knobs),
       setFaults: (faults) => agents.setSessionFaults(sessionId, faults),
       pausePublication: () => agents.agent(sessionId)?.setPublication(true),
       startPublication: () => agents.agent(sessionId)?.setPublication(false),
@@ -279,11 +296,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     handshakeTimeoutMs: options.handshakeTimeoutMs,
   };
   validateKnobs(overrides, 'emulator options');
+  validateKnobs(layerKnobs(DEFAULT_AGENT_KNOBS, overrides), 'emulator options');
   validateFaults(options.faults ?? {}, 'emulator options: faults');
   const targetConfigs = { ...options.targets };
   const serviceTargets: Record<string, EmulatedTargetConfig> = {};
   for (const [id, { agent, faults, ...target }] of Object.entries(targetConfigs)) {
-    if (agent !== undefined) validateKnobs(agent, `emulator options: target ${id}: agent`);
+    if (agent !== undefined) validateKnobs(layerKnobs(DEFAULT_AGENT_KNOBS, overrides, agent), `emulator options: target ${id}: agent`);
     if (faults !== undefined) validateFaults(faults, `emulator options: target ${id}: faults`);
     // DescribeInstanceInformation reports the version this node's agents handshake with, and the other way round.
     if (target.agentVersion !== undefined) targetConfigs[id] = { ...targetConfigs[id], agent: { ...agent, agentVersion: target.agentVersion } };

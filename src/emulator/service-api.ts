@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { ApiError, serializationError } from './api-errors.js';
@@ -16,8 +18,10 @@ import { EMULATOR_CREDENTIALS, SigV4Verifier } from './sigv4-verifier.js';
 import type { EmulatorCredentials } from './sigv4-verifier.js';
 import { SsmOperations } from './ssm-operations.js';
 import type { JsonObject } from './ssm-operations.js';
+import { formatHostPort } from '../util/net.js';
 import { ECS_TARGET_PREFIX, EcsTaskDirectory } from './ecs-tasks.js';
-import { formatDestination, TargetDirectory } from './targets.js';
+import { TargetDirectory } from './targets.js';
+import { originFormPath } from '../util/http-request.js';
 import type { EmulatedTargetConfig } from './targets.js';
 
 /*
@@ -72,6 +76,14 @@ export class EmulatorService {
   private handler: DataChannelHandler | undefined;
   private boundPort: number | undefined;
   private readonly secure: boolean;
+  /** Fault knob: StartSession creates its session at once but answers this much later. */
+  private startSessionDelayMs = 0;
+  /** Fault knob: data-channel WebSocket upgrades are answered this much later. */
+  private upgradeDelayMs = 0;
+  /** Upgrade requests held back by that knob; close() cuts them. */
+  private readonly delayedUpgrades = new Set<Duplex>();
+  /** Aborted by close(): delayed answers stop waiting. */
+  private readonly closing = new AbortController();
 
   constructor(options: EmulatorServiceOptions = {}) {
     this.host = options.host ?? '127.0.0.1';
@@ -102,9 +114,15 @@ export class EmulatorService {
       onRefused: (sessionId, reason) => this.record.addChannelRefusal({ at: new Date(), ...(sessionId === undefined ? {} : { sessionId }), reason }),
       openFrameTimeoutMs: options.openFrameTimeoutMs ?? 30_000,
     });
-    const answer = (request: IncomingMessage, response: ServerResponse): void => void this.answer(request, response);
+    const answer = (request: IncomingMessage, response: ServerResponse): void => {
+      // No single request may end the emulator: whatever escapes answer() is logged and closes only this request.
+      this.answer(request, response).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'emulated SSM service failed to answer a request');
+        response.destroy();
+      });
+    };
     this.server = options.tls === undefined ? createServer(answer) : createTlsServer({ key: options.tls.key, cert: options.tls.cert }, answer);
-    this.server.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => this.gate.handleUpgrade(request, socket, head));
+    this.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(request, socket, head));
   }
 
   setDataChannelHandler(handler: DataChannelHandler): void {
@@ -147,8 +165,25 @@ export class EmulatorService {
     this.operations.rejectNextResumeSessions(count, error);
   }
 
+  /**
+   * Fault knob: StartSession creates its session (it is in the record and can be terminated) but
+   * answers only `ms` later, like a slow service; 0 answers at once.
+   */
+  delayStartSessionAnswers(ms: number): void {
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new Error(`the StartSession delay must be 0 or a positive number of milliseconds, got ${ms}`);
+    this.startSessionDelayMs = ms;
+  }
+
+  /** Fault knob: data-channel WebSocket upgrades are answered `ms` later (0: at once), so a client can be stopped while its WebSocket is opening. */
+  delayDataChannelUpgrades(ms: number): void {
+    if (!(Number.isFinite(ms) && ms >= 0)) throw new Error(`the upgrade delay must be 0 or a positive number of milliseconds, got ${ms}`);
+    this.upgradeDelayMs = ms;
+  }
+
   /** Ends every live session, closes every data channel and stops listening. */
   async close(): Promise<void> {
+    this.closing.abort();
+    for (const socket of this.delayedUpgrades) socket.destroy();
     for (const session of this.sessions.list()) this.endSession(session.id, 'terminated', 'emulator stopped');
     await this.gate.close();
     if (!this.server.listening) return;
@@ -158,11 +193,36 @@ export class EmulatorService {
     await closed;
   }
 
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // No single upgrade may end the emulator either: a failure is logged and ends only this socket.
+    const handOver = (): void => {
+      try {
+        this.gate.handleUpgrade(request, socket, head);
+      } catch (error) {
+        this.logger.error({ err: error }, 'data channel upgrade failed');
+        socket.destroy();
+      }
+    };
+    if (this.upgradeDelayMs === 0) {
+      handOver();
+      return;
+    }
+    this.delayedUpgrades.add(socket);
+    const timer = setTimeout(() => {
+      this.delayedUpgrades.delete(socket);
+      if (!socket.destroyed) handOver();
+    }, this.upgradeDelayMs);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      this.delayedUpgrades.delete(socket);
+    });
+  }
+
   private authority(): string {
     if (this.boundPort === undefined) throw new Error('EmulatorService is not listening yet: call listen() first');
     // A wildcard bind is reachable on loopback; URLs need a concrete address.
     const host = this.host === '0.0.0.0' ? '127.0.0.1' : this.host === '::' ? '::1' : this.host;
-    return formatDestination(host, this.boundPort);
+    return formatHostPort(host, this.boundPort);
   }
 
   private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -178,6 +238,8 @@ export class EmulatorService {
     let body: string;
     let errorType: string | undefined;
     try {
+      const path = originFormPath(request.url);
+      if (path === undefined) throw new ApiError('SerializationException', 'The request target must be a path such as /', 400);
       const url = new URL(request.url ?? '/', 'http://emulator');
       if (request.method !== 'POST' || url.pathname !== '/') {
         throw new ApiError('UnknownOperationException', `Only POST / is served here, got ${request.method} ${url.pathname}`, 404);
@@ -197,6 +259,11 @@ export class EmulatorService {
       const output = api === 'ecs' ? this.ecsTasks.answer(name, input) : this.operations.run(name, input);
       if (typeof output.SessionId === 'string') subject.sessionId = output.SessionId;
       body = JSON.stringify(output);
+      if (operation === 'StartSession' && this.startSessionDelayMs > 0) {
+        const answered = await sleep(this.startSessionDelayMs, true, { signal: this.closing.signal }).catch(() => false);
+        // The emulator is closing: its connections are being cut, nobody waits for this answer.
+        if (!answered) return;
+      }
     } catch (error) {
       const apiError = error instanceof ApiError ? error : new ApiError('InternalFailure', 'The emulated service failed unexpectedly', 500);
       if (apiError !== error) this.logger.error({ operation, err: error }, 'emulated SSM operation failed');

@@ -3,7 +3,8 @@ import { resolveDocument } from './documents.js';
 import { instanceInformation, instanceProperty, selectTargets } from './instance-information.js';
 import type { InstanceFilter } from './instance-information.js';
 import type { EmulatedSession, SessionRegistry } from './session-registry.js';
-import { dialHost, formatDestination } from './targets.js';
+import { formatHostPort } from '../util/net.js';
+import { dialHost } from './targets.js';
 import type { TargetDirectory } from './targets.js';
 
 /*
@@ -66,7 +67,7 @@ export class SsmOperations {
     if (!this.options.targets.isAllowed(target, host, document.port)) {
       throw new ApiError(
         'AccessDeniedException',
-        `Not authorized to perform ssm:StartSession on target ${targetId} with destination ${formatDestination(host, document.port)} ` +
+        `Not authorized to perform ssm:StartSession on target ${targetId} with destination ${formatHostPort(host, document.port)} ` +
           `(allowed: ${target.allowedDestinations.join(', ')})`,
       );
     }

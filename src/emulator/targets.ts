@@ -118,10 +118,6 @@ export function dialHost(target: EmulatedTarget, host: string): string {
   return host.toLowerCase() === 'localhost' ? target.address : host;
 }
 
-export function formatDestination(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 function parseRule(text: string, targetId: string): DestinationRule {
   if (text === '*') return {};
   const bad = (why: string): Error =>

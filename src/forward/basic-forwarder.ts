@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Flag, PayloadType } from '../protocol/index.js';
 import { silentLogger, type Logger } from '../logging.js';
+import { WarningLimiter } from '../util/warning-limiter.js';
 import { LocalConnection, type ForwarderEvents, type LocalSocket, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
 
 /**
@@ -9,6 +10,20 @@ import { LocalConnection, type ForwarderEvents, type LocalSocket, type Forwardin
  */
 const DRAIN_QUIET_MS = 150;
 const DRAIN_CHECK_MS = 20;
+
+export interface BasicForwarderOptions {
+  /** How long a connection may wait for its turn before it is closed (the tunnel's connectTimeout). */
+  waitTimeoutMs: number;
+  /**
+   * Connections that may wait at once; more are refused. A waiting socket costs a descriptor and
+   * a timer, so a local client opening thousands must not exhaust the process. Default 1024, as
+   * for connections waiting for a session.
+   */
+  maxWaiting?: number;
+  logger?: Logger;
+}
+
+const DEFAULT_MAX_WAITING = 1024;
 
 /**
  * Basic port forwarding for agents ≤ 3.0.196.0 (docs/forwarding.md §6): one local connection at a
@@ -26,8 +41,12 @@ const DRAIN_CHECK_MS = 20;
 export class BasicForwarder extends EventEmitter<ForwarderEvents> {
   private readonly channel: ForwardingChannel;
   private readonly log: Logger;
+  private readonly warnings: WarningLimiter;
+  private readonly waitTimeoutMs: number;
+  private readonly maxWaiting: number;
   private current: LocalConnection | undefined;
   private readonly waiting: LocalConnection[] = [];
+  private readonly waitTimers = new Map<LocalConnection, NodeJS.Timeout>();
   private discardStale = false;
   private drainTimer: NodeJS.Timeout | undefined;
   private lastStaleOutputAt = 0;
@@ -37,10 +56,13 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
     this.current?.socket.resume();
   };
 
-  constructor(channel: ForwardingChannel, logger: Logger = silentLogger) {
+  constructor(channel: ForwardingChannel, options: BasicForwarderOptions) {
     super();
     this.channel = channel;
-    this.log = logger;
+    this.log = options.logger ?? silentLogger;
+    this.warnings = new WarningLimiter(this.log);
+    this.waitTimeoutMs = options.waitTimeoutMs;
+    this.maxWaiting = options.maxWaiting ?? DEFAULT_MAX_WAITING;
     channel.setInboundHandler((message) => this.onInbound(message));
     channel.on('drain', this.onDrain);
   }
@@ -61,8 +83,7 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
     });
     socket.on('close', () => this.finish(connection));
     if (this.current || this.drainTimer) {
-      this.log.debug({ connection: id }, 'basic mode serves one connection at a time; this one waits its turn');
-      this.waiting.push(connection);
+      this.wait(connection);
       return;
     }
     this.start(connection);
@@ -72,11 +93,33 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.drainTimer);
+    for (const timer of this.waitTimers.values()) clearTimeout(timer);
+    this.waitTimers.clear();
     this.channel.off('drain', this.onDrain);
     for (const connection of [...this.waiting, ...(this.current ? [this.current] : [])]) connection.socket.destroy();
   }
 
+  private wait(connection: LocalConnection): void {
+    const { id, socket } = connection;
+    if (this.waiting.length >= this.maxWaiting) {
+      connection.error = `refused: ${this.maxWaiting} connections already wait for their turn in basic mode`;
+      this.warnings.warn({ connection: id, waiting: this.waiting.length }, 'too many connections waiting for their turn in basic mode; refused');
+      socket.destroy();
+      return;
+    }
+    this.log.debug({ connection: id }, 'basic mode serves one connection at a time; this one waits its turn');
+    const timer = setTimeout(() => {
+      connection.error = `closed: waited ${this.waitTimeoutMs} ms for its turn in basic mode`;
+      socket.destroy();
+    }, this.waitTimeoutMs);
+    timer.unref();
+    this.waitTimers.set(connection, timer);
+    this.waiting.push(connection);
+  }
+
   private start(connection: LocalConnection): void {
+    clearTimeout(this.waitTimers.get(connection));
+    this.waitTimers.delete(connection);
     this.current = connection;
     const { socket } = connection;
     socket.on('data', (chunk: Buffer) => {
@@ -93,6 +136,8 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
   private finish(connection: LocalConnection): void {
     const waitingIndex = this.waiting.indexOf(connection);
     if (waitingIndex >= 0) this.waiting.splice(waitingIndex, 1);
+    clearTimeout(this.waitTimers.get(connection));
+    this.waitTimers.delete(connection);
     if (connection === this.current) {
       this.current = undefined;
       this.localBlocked = false;

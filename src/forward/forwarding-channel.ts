@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { formatHostPort } from '../util/net.js';
 
 /** An in-order message from the agent, as the forwarders see it. */
 export interface InboundMessage {
@@ -40,6 +41,8 @@ export interface ConnectionSummary {
   durationMs: number;
   /** Set when the connection failed rather than closed normally. */
   error?: string;
+  /** The failure's stable code where it has one: `ERR_DESTINATION_REFUSED`. */
+  code?: string;
 }
 
 export interface ForwarderEvents {
@@ -55,6 +58,7 @@ export class LocalConnection {
   bytesUp = 0;
   bytesDown = 0;
   error: string | undefined;
+  code: string | undefined;
 
   constructor(
     readonly id: number,
@@ -62,7 +66,7 @@ export class LocalConnection {
   ) {
     const { remoteAddress, remotePort } = socket;
     if (remoteAddress === undefined) this.remoteAddress = 'unix';
-    else this.remoteAddress = remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
+    else this.remoteAddress = formatHostPort(remoteAddress, remotePort ?? 0);
   }
 
   summary(): ConnectionSummary {
@@ -74,6 +78,7 @@ export class LocalConnection {
       durationMs: Date.now() - this.openedAt,
     };
     if (this.error !== undefined) summary.error = this.error;
+    if (this.code !== undefined) summary.code = this.code;
     return summary;
   }
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { ErrorCode } from '../errors.js';
 import { Flag, PayloadType, decodeFlag } from '../protocol/index.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { LocalConnection, type ForwarderEvents, type LocalSocket, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
@@ -88,6 +89,7 @@ export class MuxForwarder extends EventEmitter<ForwarderEvents> {
       if (connection.bytesDown === 0 && this.unmatchedRefusals > 0) {
         this.unmatchedRefusals -= 1;
         connection.error = 'the agent could not connect to the destination (ConnectToPortError)';
+        connection.code = ErrorCode.DESTINATION_REFUSED;
         this.log.warn({ connection: id, stream: stream.id }, 'destination refused the connection');
         socket.destroy();
       }

@@ -8,7 +8,9 @@ import {
   SmuxFrameParser,
   type SmuxFrame,
 } from '../protocol/index.js';
+import { ErrorCode, InvalidOptionError, SsmTunnelError } from '../errors.js';
 import { SmuxStream, type SmuxStreamLink } from './smux-stream.js';
+import { WarningLimiter } from '../util/warning-limiter.js';
 
 export interface SmuxSessionOptions {
   /** The client opens streams 3, 5, 7, …; the server accepts SYNs and never opens (docs/forwarding.md §4.1). */
@@ -34,9 +36,13 @@ export interface SmuxSessionEvents {
   close: [reason: Error | undefined];
 }
 
-/** The session saw no frame from the peer during a whole keepalive check window (docs/forwarding.md §5). */
-export class SmuxKeepaliveTimeoutError extends Error {
+/** The session saw no frame from the peer during a whole keepalive check window (docs/forwarding.md §5); code ERR_SESSION_ENDED. */
+export class SmuxKeepaliveTimeoutError extends SsmTunnelError {
   override readonly name = 'SmuxKeepaliveTimeoutError';
+
+  constructor(message: string) {
+    super(ErrorCode.SESSION_ENDED, message);
+  }
 }
 
 const DEFAULT_KEEPALIVE_INTERVAL_MS = 10_000;
@@ -68,6 +74,8 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
   private readonly output: (bytes: Buffer) => boolean;
   private readonly maxReceiveBuffer: number;
   private readonly log: Logger | undefined;
+  /** Warnings a peer can trigger frame by frame: one line per kind per few seconds. */
+  private readonly warnings: WarningLimiter;
   private readonly parser = new SmuxFrameParser();
   /** Streams open on the wire: no FIN sent yet. */
   private readonly streams = new Map<number, SmuxStream>();
@@ -91,8 +99,9 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
     this.output = options.output;
     this.maxReceiveBuffer = options.maxReceiveBuffer ?? DEFAULT_MAX_RECEIVE_BUFFER;
     this.log = options.logger;
+    this.warnings = new WarningLimiter(options.logger);
     if (!(this.maxReceiveBuffer > 0)) {
-      throw new RangeError(`smux maxReceiveBuffer must be > 0, got ${this.maxReceiveBuffer}`);
+      throw new InvalidOptionError(`smux maxReceiveBuffer must be > 0, got ${this.maxReceiveBuffer}`);
     }
     if (options.keepAlive) {
       this.startKeepAlive(
@@ -122,11 +131,11 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   /** Client role: allocates the next stream id and sends its SYN at once (docs/forwarding.md §4.1–§4.2). */
   openStream(): SmuxStream {
-    if (this.closed) throw new Error('smux session is closed; cannot open a stream');
-    if (this.role !== 'client') throw new Error('smux server role never opens streams (docs/forwarding.md §4.1)');
+    if (this.closed) throw new SsmTunnelError(ErrorCode.SESSION_ENDED, 'smux session is closed; cannot open a stream');
+    if (this.role !== 'client') throw new InvalidOptionError('smux server role never opens streams (docs/forwarding.md §4.1)');
     const id = this.lastStreamId + 2;
     if (id > MAX_STREAM_ID) {
-      throw new Error(`smux stream ids exhausted: last id ${this.lastStreamId}, ids are never reused (docs/forwarding.md §4.1)`);
+      throw new SsmTunnelError(ErrorCode.STREAMS_EXHAUSTED, `smux stream ids exhausted: last id ${this.lastStreamId}, ids are never reused (docs/forwarding.md §4.1)`);
     }
     this.lastStreamId = id;
     const stream = this.createStream(id);
@@ -228,7 +237,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   private handleSyn(id: number): void {
     if (this.role === 'client') {
-      this.log?.warn({ streamId: id }, 'smux SYN from the server ignored: only the client opens streams');
+      this.warnings.warn({ streamId: id }, 'smux SYN from the server ignored: only the client opens streams');
       return;
     }
     if (this.streams.has(id)) return;
@@ -321,7 +330,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   private startKeepAlive(intervalMs: number, timeoutMs: number): void {
     if (!(intervalMs > 0) || !(timeoutMs >= intervalMs)) {
-      throw new RangeError(
+      throw new InvalidOptionError(
         `smux keepalive needs interval > 0 and timeout >= interval, got interval ${intervalMs} ms, timeout ${timeoutMs} ms`,
       );
     }

@@ -1,8 +1,10 @@
+import { ErrorCode, SsmTunnelError } from '../errors.js';
+
 /**
- * Raised by every decoder in `protocol/` when bytes do not form a valid message.
- * The message names the field and the values seen, so a log line is enough to debug it.
+ * Raised by every decoder in `protocol/` when bytes do not form a valid message (code
+ * ERR_PROTOCOL). The message names the field and the values seen, so a log line is enough to debug it.
  */
-export class ProtocolError extends Error {
+export class ProtocolError extends SsmTunnelError {
   override readonly name = 'ProtocolError';
 
   constructor(
@@ -10,6 +12,6 @@ export class ProtocolError extends Error {
     /** The wire field that was wrong, e.g. `PayloadDigest`. */
     readonly field?: string,
   ) {
-    super(message);
+    super(ErrorCode.PROTOCOL, message);
   }
 }

@@ -66,7 +66,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     this.log = log;
     this.forwarder = this.mode.mux
       ? new MuxForwarder(channel, { smuxKeepAlive: this.mode.smuxKeepAlive, logger: log })
-      : new BasicForwarder(channel, log);
+      : new BasicForwarder(channel, { waitTimeoutMs: options.connectTimeoutMs, logger: log });
     this.forwarder.on('connectionClosed', (summary) => this.emit('connectionClosed', summary));
     this.forwarder.on('fatal', (error) => this.lose(`port forwarding failed: ${error.message}`, false));
     channel.on('ended', (ended) => this.lose(ended.reason, ended.byService));
@@ -102,6 +102,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     const channel = new ClientDataChannel({
       sessionId: grant.sessionId,
       streamUrl: grant.streamUrl,
+      apiEndpoint: api.endpoint,
       tokenValue: grant.tokenValue,
       resumeSession: (id) => api.resumeSession(id),
       ...(api.webSocketAgent === undefined ? {} : { agent: api.webSocketAgent }),
@@ -119,7 +120,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     try {
       const handshake = await channel.open(signal);
       channel.off('ended', onEarlyEnd);
-      if (endedEarly !== undefined) throw new SsmTunnelError(ErrorCode.SESSION_ENDED, endedEarly);
+      if (endedEarly !== undefined) throw new SsmTunnelError(endReasonCode(endedEarly), endedEarly);
       if (signal.aborted) throw abortedError(signal);
       if (handshake.properties.type !== undefined && handshake.properties.type !== 'LocalPortForwarding') {
         throw new SsmTunnelError(
@@ -206,6 +207,14 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     this.keepAliveTimer = undefined;
   }
+}
+
+/** The agent's words for a destination it could not dial (basic mode dials when the session starts). */
+const DESTINATION_REFUSED_OUTPUT = /Unable to connect to specified port/;
+
+/** The code of a session the agent ended right after its handshake. */
+function endReasonCode(reason: string): string {
+  return DESTINATION_REFUSED_OUTPUT.test(reason) ? ErrorCode.DESTINATION_REFUSED : ErrorCode.SESSION_ENDED;
 }
 
 /** TerminateSession whose failure is only logged: the service ends the session on its idle timeout. */

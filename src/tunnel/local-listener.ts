@@ -1,5 +1,7 @@
 import { chmod } from 'node:fs/promises';
 import { createServer, type AddressInfo, type ListenOptions, type Server, type Socket } from 'node:net';
+import { ErrorCode, SsmTunnelError } from '../errors.js';
+import { formatHostPort } from '../util/net.js';
 import { checkSocketDirectory, removeStaleSocket } from './unix-socket-file.js';
 
 /** Where a tunnel accepts local connections. */
@@ -41,7 +43,7 @@ export class LocalListener {
   /** `127.0.0.1:5432`, `127.0.0.1:5432 and [::1]:5432`, or `unix:/run/db.sock`, for logs. */
   describe(): string {
     if (this.target.kind === 'unix') return `unix:${this.target.path}`;
-    return this.addresses.map((address) => hostPort(address.address, address.port)).join(' and ');
+    return this.addresses.map((address) => formatHostPort(address.address, address.port)).join(' and ');
   }
 
   /** Stops accepting; a unix socket file is removed (Node unlinks it when its server closes). */
@@ -91,7 +93,7 @@ async function listenUnix(path: string, mode: number | undefined, onConnection: 
       await chmod(path, mode);
     } catch (error) {
       await new Promise((resolve) => server.close(resolve));
-      throw new Error(`cannot set mode ${mode.toString(8)} on unix socket ${path}: ${(error as Error).message}`, { cause: error });
+      throw new SsmTunnelError(ErrorCode.LISTEN, `cannot set mode ${mode.toString(8)} on unix socket ${path}: ${(error as Error).message}`, { cause: error });
     }
     permitted = true;
   }
@@ -100,11 +102,11 @@ async function listenUnix(path: string, mode: number | undefined, onConnection: 
 
 /** Listens; the error names the address and says why in words, with the system error as its cause. */
 function listenOne(server: Server, options: ListenOptions): Promise<Server> {
-  const where = options.path ?? hostPort(options.host ?? '', options.port ?? 0);
+  const where = options.path ?? formatHostPort(options.host ?? '', options.port ?? 0);
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException): void => {
       const why = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
-      reject(new Error(`cannot listen on ${where}: ${why}`, { cause: error }));
+      reject(new SsmTunnelError(ErrorCode.LISTEN, `cannot listen on ${where}: ${why}`, { cause: error }));
     };
     server.once('error', onError);
     server.listen(options, () => {
@@ -114,6 +116,3 @@ function listenOne(server: Server, options: ListenOptions): Promise<Server> {
   });
 }
 
-function hostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}

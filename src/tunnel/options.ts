@@ -48,6 +48,11 @@ export interface TunnelOptions extends AwsConnectionOptions {
   /** Period of the keepAlive traffic; default 30 s, well inside the shortest idle timeout (1 min). */
   keepAliveIntervalMs?: number;
   logger?: Logger;
+  /**
+   * openTunnel() only: cancels the opening at any stage. The session begun is terminated and the
+   * promise rejects with ERR_ABORTED; after it resolved, the signal is ignored (call close()).
+   */
+  signal?: AbortSignal;
   /** Replaces the SDK-backed session API (used by tests of the daemon and by embedders). */
   sessionApi?: SessionApi;
 }

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { targetSpecProblem } from '../aws/target-resolver.js';
+import { InvalidOptionError } from '../errors.js';
 import type { ListenTarget } from './local-listener.js';
 import { DEFAULT_RECONNECT, type SessionOptions } from '../session/options.js';
 import type { TunnelOptions } from './options.js';
@@ -16,12 +17,8 @@ export function isValidHost(host: string): boolean {
   return isIP(host) !== 0 || HOSTNAME.test(host);
 }
 
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
 function fail(name: string, expected: string, got: unknown): never {
-  throw new TypeError(`openTunnel: ${name} must be ${expected}, got ${typeof got === 'number' ? String(got) : (JSON.stringify(got) ?? String(got))}`);
+  throw new InvalidOptionError(`openTunnel: ${name} must be ${expected}, got ${typeof got === 'number' ? String(got) : (JSON.stringify(got) ?? String(got))}`);
 }
 
 function port(name: string, value: unknown, min: number): number {

@@ -3,12 +3,13 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { SessionApi } from '../aws/session-api.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
 import { formatTarget } from '../aws/target-resolver.js';
-import { isRetryable } from '../errors.js';
+import { ErrorCode, errorCode, isRetryable, SsmTunnelError } from '../errors.js';
 import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { silentLogger, type Logger } from '../logging.js';
+import { formatHostPort, isLoopbackHost } from '../util/net.js';
 import { LocalListener } from './local-listener.js';
 import type { TunnelOptions } from './options.js';
-import { isLoopbackHost, resolveTunnelOptions, type ResolvedTunnelOptions } from './resolve-options.js';
+import { resolveTunnelOptions, type ResolvedTunnelOptions } from './resolve-options.js';
 import { SessionSlot, type SlotState } from '../session/session-slot.js';
 import type { SsmSession } from '../session/ssm-session.js';
 
@@ -64,22 +65,6 @@ export interface TunnelEvents {
   error: [Error];
 }
 
-/** Errors that retrying cannot fix when a script opens a tunnel: fail fast instead of hanging. */
-const PERMANENT_ERRORS = new Set([
-  'AccessDeniedException',
-  'TargetNotConnected',
-  'InvalidDocument',
-  'ValidationException',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'MissingAuthenticationTokenException',
-  'InvalidTarget',
-  'CredentialsProviderError',
-  'TargetNotFound',
-  'AmbiguousTarget',
-  'TargetLookupUnavailable',
-]);
-
 /** At most this many local connections wait for a session; more are refused at once. */
 const MAX_WAITING_CONNECTIONS = 1024;
 
@@ -103,6 +88,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   private readonly waiting: WaitingConnection[] = [];
   private nextConnectionId = 1;
   private readonly abort = new AbortController();
+  private closing: Promise<void> | undefined;
   private readonly counters = {
     totalConnections: 0,
     failedConnections: 0,
@@ -110,6 +96,8 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     bytesDown: 0,
   };
   private lastError: string | undefined;
+  /** The last failure itself, the `cause` of a ready() that times out. */
+  private lastFailure: Error | undefined;
   /** Reports errors that make waiting pointless to ready(); separate from 'error' so nothing throws unheard. */
   private readonly permanentFailure = new EventEmitter<{ failed: [Error] }>();
 
@@ -121,7 +109,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       const slot = new SessionSlot(api, options, options.sessions === 1 ? log : log.child({ poolSession: index + 1 }), this.abort.signal);
       slot.on('state', (_state, detail) => this.updateState(detail));
       slot.on('session', () => this.serveWaiting());
-      slot.on('startFailed', (error) => this.onStartFailed(error));
+      slot.on('startFailed', (error, attemptNumber) => this.onStartFailed(error, attemptNumber));
       slot.on('gaveUp', (error) => this.onGaveUp(error));
       slot.on('connectionClosed', (summary) => this.onConnectionClosed(summary));
       return slot;
@@ -134,7 +122,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
    */
   static async start(options: TunnelOptions): Promise<Tunnel> {
     const resolved = resolveTunnelOptions(options);
-    const log = (options.logger ?? silentLogger).child({ target: formatTarget(resolved.target), remote: `${resolved.remoteHost ?? 'target'}:${resolved.remotePort}` });
+    const log = (options.logger ?? silentLogger).child({ target: formatTarget(resolved.target), remote: formatHostPort(resolved.remoteHost ?? 'target', resolved.remotePort) });
     const api = options.sessionApi ?? createSsmSessionApi({ ...options, logger: log });
     const tunnel = new Tunnel(resolved, api, log);
     await tunnel.listen();
@@ -154,7 +142,9 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   /** The first bound TCP address; throws for a unix-socket tunnel. */
   get localAddress(): AddressInfo {
     const address = this.localAddresses[0];
-    if (address === undefined) throw new Error(`the tunnel listens on unix socket ${this.localSocketPath ?? '(none)'}, not on TCP: read localSocketPath`);
+    if (address === undefined) {
+      throw new SsmTunnelError(ErrorCode.NOT_TCP, `the tunnel listens on unix socket ${this.localSocketPath ?? '(none)'}, not on TCP: read localSocketPath`);
+    }
     return address;
   }
 
@@ -208,14 +198,22 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     };
   }
 
-  /** Resolves when a session is ready; rejects on a permanent error or after connectTimeoutMs. */
+  /**
+   * Resolves when a session is ready. Rejects with the start's own error when retrying cannot fix
+   * it (its code says why), ERR_CONNECT_TIMEOUT after connectTimeoutMs, ERR_TUNNEL_CLOSED when the
+   * tunnel is or gets closed.
+   */
   async ready(): Promise<void> {
     if (this.currentState === 'ready' || this.currentState === 'resuming') return;
-    if (this.currentState === 'closed' || this.currentState === 'closing') throw new Error('the tunnel is closed');
+    if (this.currentState === 'closed' || this.currentState === 'closing') throw new SsmTunnelError(ErrorCode.TUNNEL_CLOSED, 'the tunnel is closed');
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`no SSM session within ${this.options.connectTimeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`));
+        reject(
+          new SsmTunnelError(ErrorCode.CONNECT_TIMEOUT, `no SSM session within ${this.options.connectTimeoutMs} ms${this.lastError ? `: ${this.lastError}` : ''}`, {
+            cause: this.lastFailure,
+          }),
+        );
       }, this.options.connectTimeoutMs);
       const onState = (state: TunnelState): void => {
         if (state === 'ready') {
@@ -223,7 +221,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
           resolve();
         } else if (state === 'closed' || state === 'closing') {
           cleanup();
-          reject(new Error(this.lastError ?? 'the tunnel was closed'));
+          reject(new SsmTunnelError(ErrorCode.TUNNEL_CLOSED, `the tunnel was closed${this.lastError ? `: ${this.lastError}` : ''}`, { cause: this.lastFailure }));
         }
       };
       const onFatal = (error: Error): void => {
@@ -244,8 +242,12 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
    * Stops accepting, lets open connections finish for up to `graceMs` (default: none), then ends
    * every session with TerminateSession and frees the port or socket file.
    */
-  async close(options: { graceMs?: number } = {}): Promise<void> {
-    if (this.currentState === 'closed' || this.currentState === 'closing') return;
+  close(options: { graceMs?: number } = {}): Promise<void> {
+    this.closing ??= this.closeNow(options.graceMs ?? 0);
+    return this.closing;
+  }
+
+  private async closeNow(graceMs: number): Promise<void> {
     this.setState('closing');
     this.abort.abort();
     const listenerClosed = this.listener?.close();
@@ -253,11 +255,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
       clearTimeout(waiting.timer);
       waiting.socket.destroy();
     }
-    const graceMs = options.graceMs ?? 0;
-    const deadline = Date.now() + graceMs;
-    while (this.stats.openConnections > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    await this.connectionsClosed(graceMs);
     await Promise.all(this.slots.map((slot) => slot.terminate()));
     await listenerClosed;
     this.setState('closed');
@@ -265,12 +263,35 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
 
   // --- internals -------------------------------------------------------------------------------
 
+  private get openConnections(): number {
+    return this.slots.reduce((sum, slot) => sum + (slot.session?.activeConnections ?? 0), 0);
+  }
+
+  /** Resolves when no connection is open any more (each close, or a lost session, is an event), or after `timeoutMs`. */
+  private connectionsClosed(timeoutMs: number): Promise<void> {
+    if (this.openConnections === 0 || timeoutMs <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.openConnections === 0) done();
+      };
+      const done = (): void => {
+        clearTimeout(timer);
+        this.off('connectionClosed', check);
+        for (const slot of this.slots) slot.off('state', check);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.on('connectionClosed', check);
+      for (const slot of this.slots) slot.on('state', check);
+    });
+  }
+
   private async listen(): Promise<void> {
     const { listen } = this.options;
     this.listener = await LocalListener.open(
       listen,
       (socket) => this.accept(socket),
-      (error) => this.reportError(new Error(`local listener failed: ${error.message}`)),
+      (error) => this.reportError(new SsmTunnelError(ErrorCode.LISTEN, `local listener failed: ${error.message}`, { cause: error })),
     );
     if (listen.kind === 'tcp' && !isLoopbackHost(listen.host)) {
       this.log.warn({ localHost: listen.host }, 'listening on a non-loopback address: anyone who can reach it can use this tunnel');
@@ -301,19 +322,31 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
     return best;
   }
 
-  private onStartFailed(error: Error): void {
+  private onStartFailed(error: Error, attemptNumber: number): void {
     this.lastError = error.message;
-    // Until the first session, permanent errors end ready(): a script should hear them at once.
-    if (!this.slots.some((slot) => slot.sessionsStarted > 0) && (PERMANENT_ERRORS.has(error.name) || !isRetryable(error))) this.permanentFailure.emit('failed', error);
+    this.lastFailure = error;
+    const fields = { err: error.message, code: errorCode(error), attemptNumber };
+    const first = !this.slots.some((slot) => slot.sessionsStarted > 0);
+    // Until the first session, an error retrying cannot fix ends a pending ready(): a script
+    // should hear it at once (openTunnel then closes the tunnel). Without a waiter (the daemon),
+    // the slot keeps retrying: credentials or permissions may be fixed meanwhile.
+    if (first && !isRetryable(error) && this.permanentFailure.listenerCount('failed') > 0) {
+      this.log.error(fields, 'cannot start the session; not retrying: the error is permanent');
+      this.permanentFailure.emit('failed', error);
+      return;
+    }
+    const what = first ? 'cannot start the session' : 'cannot start a new session';
+    this.log.warn({ ...fields, retryable: isRetryable(error) }, `${what}; retrying with backoff`);
   }
 
   /** A slot ran out of retries; the tunnel gives up when every slot has. */
   private onGaveUp(error: Error): void {
     if (!this.slots.every((slot) => slot.state === 'failed')) return;
     this.lastError = error.message;
+    this.lastFailure = error;
     this.permanentFailure.emit('failed', error);
-    this.reportError(new Error(`giving up on starting a session: ${error.message}`));
-    void this.close();
+    this.reportError(new SsmTunnelError(errorCode(error), `giving up on starting a session: ${error.message}`, { cause: error, retryable: false }));
+    this.close().catch((closeError: Error) => this.log.error({ err: closeError.message }, 'closing the tunnel after giving up failed'));
   }
 
   private serveWaiting(): void {
@@ -332,7 +365,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   private accept(socket: Socket): void {
     const id = this.nextConnectionId++;
     this.counters.totalConnections += 1;
-    const info: ConnectionInfo = { id, remoteAddress: socket.remoteAddress ? `${socket.remoteAddress}:${socket.remotePort}` : 'unix' };
+    const info: ConnectionInfo = { id, remoteAddress: socket.remoteAddress ? formatHostPort(socket.remoteAddress, socket.remotePort ?? 0) : 'unix' };
     this.log.info({ connection: id, from: info.remoteAddress }, 'connection opened');
     this.emit('connection', info);
     const session = this.pickSession();
@@ -390,19 +423,32 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   /** 'error' is emitted only when somebody listens: an unheard error must not crash the host process. */
   private reportError(error: Error): void {
     this.lastError = error.message;
+    this.lastFailure = error;
     if (this.listenerCount('error') > 0) this.emit('error', error);
     else this.log.error({ err: error.message }, 'tunnel error');
   }
 }
 
-/** Opens a tunnel and resolves once its first session is up (README.md, "Library use"). */
+/**
+ * Opens a tunnel and resolves once its first session is up. Whatever ends the opening (an error,
+ * the connect timeout, `options.signal`) closes the tunnel, its sessions included, before the
+ * promise rejects (README.md, "Library use").
+ */
 export async function openTunnel(options: TunnelOptions): Promise<Tunnel> {
+  const { signal } = options;
+  const cancelled = (): SsmTunnelError => new SsmTunnelError(ErrorCode.ABORTED, 'opening the tunnel was cancelled', { cause: signal?.reason });
+  if (signal?.aborted) throw cancelled();
   const tunnel = await Tunnel.start(options);
+  const onAbort = (): void => void tunnel.close();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    if (signal?.aborted) throw cancelled();
     await tunnel.ready();
   } catch (error) {
     await tunnel.close();
-    throw error;
+    throw signal?.aborted ? cancelled() : error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   return tunnel;
 }

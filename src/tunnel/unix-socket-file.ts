@@ -1,6 +1,8 @@
+import type { Stats } from 'node:fs';
 import { lstat, stat, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { dirname, resolve } from 'node:path';
+import { ErrorCode, InvalidOptionError, SsmTunnelError } from '../errors.js';
 
 /*
  * Making a unix socket path safe to listen on: its directory must not let other users swap the
@@ -9,30 +11,35 @@ import { dirname, resolve } from 'node:path';
  */
 
 /**
- * Refuses a path in a world-writable directory, the sticky /tmp included: anyone could create the
- * name first, or (without the sticky bit) replace the socket. A TypeError: retrying cannot fix it.
+ * Refuses a path whose directory another user could tamper with: it must be owned by this user or
+ * root, and writable by neither its group nor everyone (the sticky /tmp included). Otherwise that
+ * user could take the name first or put their own socket in its place and receive what clients
+ * send (a PGPASSWORD, say). The error names the rule that failed; retrying cannot fix it.
  */
 export async function checkSocketDirectory(path: string): Promise<void> {
   const directory = dirname(resolve(path));
-  let mode: number;
+  let stats: Stats;
   try {
-    mode = (await stat(directory)).mode;
+    stats = await stat(directory);
   } catch (error) {
-    throw new TypeError(`cannot listen on unix socket ${path}: its directory ${directory} is not usable (${(error as Error).message})`, { cause: error });
+    throw new InvalidOptionError(`cannot listen on unix socket ${path}: its directory ${directory} is not usable (${(error as Error).message})`, { cause: error });
   }
-  if ((mode & 0o002) !== 0) {
-    const bits = (mode & 0o7777).toString(8).padStart(4, '0');
-    throw new TypeError(
-      `refusing to listen on unix socket ${path}: its directory ${directory} is writable by every user (mode ${bits}), so another user ` +
-        'could take the name or put their own socket in its place; use a directory only this user can write, such as /run/ssm-tunnel',
+  const refuse = (why: string): InvalidOptionError =>
+    new InvalidOptionError(
+      `refusing to listen on unix socket ${path}: its directory ${directory} ${why}, so another user could take the name or put their own ` +
+        'socket in its place; use a directory only this user can write, such as /run/ssm-tunnel',
     );
-  }
+  const bits = (stats.mode & 0o7777).toString(8).padStart(4, '0');
+  if ((stats.mode & 0o002) !== 0) throw refuse(`is writable by every user (mode ${bits})`);
+  if ((stats.mode & 0o020) !== 0) throw refuse(`is writable by its group (mode ${bits})`);
+  const uid = process.getuid?.();
+  if (uid !== undefined && stats.uid !== uid && stats.uid !== 0) throw refuse(`is owned by user ${stats.uid}, not by this user (${uid}) or root`);
 }
 
 /**
  * Removes `path` when it is a socket nobody listens on (a stale file after a crash). A socket that
  * accepts a connection is in use: an Error, so a caller may retry later. A file that is not a socket
- * is a TypeError and is left alone.
+ * is an InvalidOptionError (a TypeError) and is left alone.
  */
 export async function removeStaleSocket(path: string): Promise<void> {
   let isSocket: boolean;
@@ -42,14 +49,14 @@ export async function removeStaleSocket(path: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw error;
   }
-  if (!isSocket) throw new TypeError(`cannot listen on unix socket ${path}: a file that is not a socket exists there; it is left alone`);
+  if (!isSocket) throw new InvalidOptionError(`cannot listen on unix socket ${path}: a file that is not a socket exists there; it is left alone`);
   const code = await probeSocket(path);
   if (code === 'ECONNREFUSED') {
     await unlink(path);
     return;
   }
-  if (code === undefined) throw new Error(`cannot listen on unix socket ${path}: the socket is in use by another process`);
-  throw new Error(`cannot listen on unix socket ${path}: cannot tell whether the existing socket is in use (${code})`);
+  if (code === undefined) throw new SsmTunnelError(ErrorCode.LISTEN, `cannot listen on unix socket ${path}: the socket is in use by another process`);
+  throw new SsmTunnelError(ErrorCode.LISTEN, `cannot listen on unix socket ${path}: cannot tell whether the existing socket is in use (${code})`);
 }
 
 /** Connects once: undefined when something accepted, else the error code. */

@@ -164,12 +164,28 @@ describe('ReliableChannel', () => {
     client.attach({ send: (frame, done) => (sent.push(frame), done()) });
     client.send(PayloadType.Output, Buffer.from('x'));
     agent.handleFrame(sent[0]!);
+    // The first ack has left (a copy arriving while it is still queued would add nothing, see below).
+    await until(() => toClient.frames.length === 1 && agent.queuedTransportBytes === 0, 'the first ack written');
     agent.handleFrame(sent[0]!);
     await until(() => toClient.frames.length === 2, 'two acks');
     const acks = toClient.frames.map((f) => decodeClientMessage(f));
     expect(acks.map((a) => a.messageType)).toEqual(['acknowledge', 'acknowledge']);
     expect(acks.map((a) => decodeAcknowledgement(a.payload).acknowledgedMessageSequenceNumber)).toEqual([0, 0]);
     expect(acks[0]!.flags).toBe(3);
+  });
+
+  it('queues one ack for copies of a message that arrive while its ack is still queued', async () => {
+    const agent = new ReliableChannel({ role: 'agent' });
+    const client = new ReliableChannel({ role: 'client' });
+    collect(agent);
+    const toClient = link(() => {});
+    agent.attach(toClient);
+    const sent: Buffer[] = [];
+    client.attach({ send: (frame, done) => (sent.push(frame), done()) });
+    client.send(PayloadType.Output, Buffer.from('x'));
+    for (let copy = 0; copy < 1000; copy++) agent.handleFrame(sent[0]!);
+    await until(() => agent.queuedTransportBytes === 0, 'the ack written');
+    expect(toClient.frames).toHaveLength(1);
   });
 
   it('acknowledges handshake messages before handing them on', () => {

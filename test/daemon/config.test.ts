@@ -11,7 +11,8 @@ import {
   tunnelDefinitionsEqual,
 } from '../../src/daemon/config.js';
 import type { DaemonConfig, TunnelDefinition } from '../../src/daemon/config.js';
-import { bindingsCollide, isLoopbackHost, isValidHost, parseListenAddress } from '../../src/daemon/config-hosts.js';
+import { bindingsCollide, isValidHost, parseListenAddress } from '../../src/daemon/config-hosts.js';
+import { isLoopbackHost } from '../../src/util/net.js';
 import { DEFAULT_RECONNECT } from '../../src/tunnel/options.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../config.example.yaml', import.meta.url));

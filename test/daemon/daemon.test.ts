@@ -210,6 +210,32 @@ describe('Daemon', () => {
     await echoThrough(steady.local.port);
   });
 
+  it('keeps reloading and shuts down after a reload that failed part-way (its log destination threw)', async () => {
+    const file = join(dir, 'failing-reload.yaml');
+    await writeDaemonConfig(file, { emulator, tunnels: [{ name: 'first', target: ONLINE, remotePort: echo.port }], shutdownGrace: '0s' });
+    const loaded = await loadConfig(file);
+    if ('errors' in loaded) throw new Error(loaded.errors.map(formatConfigError).join('\n'));
+    // A destination that fails once, on the reload's summary line: the reload fails after applying.
+    let failed = false;
+    const destination = {
+      write(line: string): void {
+        if (!failed && line.includes('"reloaded:')) {
+          failed = true;
+          throw new Error('log destination failed');
+        }
+      },
+    };
+    const daemon = await Daemon.start(loaded.config, { configFile: file, logger: pino({ level: 'info' }, destination) });
+    running.push(daemon);
+    await writeDaemonConfig(file, { emulator, tunnels: [{ name: 'second', target: ONLINE, remotePort: echo.port }], shutdownGrace: '0s' });
+    const first = await daemon.reload();
+    expect(first).toMatchObject({ failed: { message: 'log destination failed' } });
+    await writeDaemonConfig(file, { emulator, tunnels: [{ name: 'third', target: ONLINE, remotePort: echo.port }], shutdownGrace: '0s' });
+    expect(await daemon.reload()).toEqual({ applied: { added: ['third'], removed: ['second'], changed: [], unchanged: [] } });
+    await echoThrough((await waitReady(daemon, 'third')).local.port);
+    await daemon.shutdown();
+  });
+
   it('serves /status, /metrics and refuses other methods and paths', async () => {
     const { daemon } = await startDaemon('http', [{ name: 'web', target: ONLINE, remotePort: echo.port, remoteHost: '127.0.0.1' }]);
     const web = await waitReady(daemon, 'web');

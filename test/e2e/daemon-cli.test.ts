@@ -13,6 +13,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { daemonConfigYaml } from '../helpers/daemon-config.js';
 import { echoServer, type Destination } from '../helpers/destinations.js';
+import { ExitCode } from '../../src/cli/exit-codes.js';
 import { waitFor } from '../helpers/wait.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../config.example.yaml', import.meta.url));
@@ -103,7 +104,7 @@ describe('ssm-tunnel status, and a second SIGTERM', () => {
     await Promise.all([emulator.close(), echo.close()]);
   });
 
-  it('prints the table from the address in the config, exits 1 while a tunnel is not ready, and 3 when nobody answers', async () => {
+  it('prints the table from the address in the config, exits NOT_READY (4) while a tunnel is not ready, and UNREACHABLE (3) when nobody answers', async () => {
     const statusPort = await freePort();
     const file = join(dir, 'status.yaml');
     await writeFile(
@@ -128,7 +129,7 @@ describe('ssm-tunnel status, and a second SIGTERM', () => {
       }, 'up ready and down failing');
 
       const result = await runCli(['status', '--config', file]);
-      expect(result.code).toBe(1);
+      expect(result.code).toBe(ExitCode.NOT_READY);
       const lines = result.stdout.split('\n');
       expect(lines[1]).toMatch(/^up\s+ready\s+127\.0\.0\.1:\d+\s+i-0+a\s+\(target\):\d+\s+emulator-[0-9a-f]+\s+0\s+0\s+0 B\s+0 B\s+0\s+0$/);
       expect(lines[2]).toMatch(/^down\s+connecting\s+127\.0\.0\.1:\d+\s+i-0+b\s+\(target\):\d+\s+-\s/);
@@ -138,7 +139,7 @@ describe('ssm-tunnel status, and a second SIGTERM', () => {
       expect((JSON.parse(json.stdout) as DaemonStatus).tunnels.map((t) => t.name)).toEqual(['up', 'down']);
 
       const nobody = await runCli(['status', '--url', `http://127.0.0.1:${await freePort()}`]);
-      expect(nobody.code).toBe(3);
+      expect(nobody.code).toBe(ExitCode.UNREACHABLE);
       expect(nobody.stderr).toMatch(/^ssm-tunnel: no status from http:\/\/127\.0\.0\.1:\d+\/status: fetch failed: .*ECONNREFUSED/);
 
       // An open connection holds the 60 s grace; the second signal does not wait for it.

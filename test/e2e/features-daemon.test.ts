@@ -16,6 +16,7 @@ import { Daemon } from '../../src/daemon/daemon.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli } from '../helpers/cli.js';
 import { closedPort, echoServer, type Destination } from '../helpers/destinations.js';
+import { ExitCode } from '../../src/cli/exit-codes.js';
 import { waitFor } from '../helpers/wait.js';
 
 const BASTION = 'i-0aaaaaaaaaaaaaaa1';
@@ -176,7 +177,7 @@ describe('ssm-tunnel check --connect', () => {
     );
     const before = emulator.record.sessions.length;
     const result = await runCli(['check', '--config', file, '--connect']);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(ExitCode.UNREACHABLE);
     const rows = result.stdout.split('\n').filter((line) => /^(web|closed|locked|gone)\s/.test(line) && /reachable|refused|denied|failed/.test(line));
     expect(rows.map((row) => row.split(/\s+/).slice(0, 3))).toEqual([
       ['web', 'reachable', BASTION],

@@ -128,10 +128,10 @@ describe('targets by name or tag', () => {
       [DB_PROD]: { tags: { Name: 'db' } },
     });
     const offline = await rejection(open(emulator, echo, 'name:bastion'));
-    expect(offline.name).toBe('TargetNotFound');
+    expect(offline).toMatchObject({ name: 'TargetNotFound', code: 'ERR_TARGET_NOT_FOUND', retryable: false });
     expect(offline.message).toBe(`no online managed node with tag Name=bastion; 1 matching but not online: ${OLD_BASTION} (old-bastion, ConnectionLost)`);
     const none = await rejection(open(emulator, echo, { tag: { Team: 'nobody' } }));
-    expect(none.name).toBe('TargetNotFound');
+    expect(none).toMatchObject({ code: 'ERR_TARGET_NOT_FOUND' });
     expect(none.message).toBe('no online managed node with tag Team=nobody');
     expect(emulator.record.sessions).toHaveLength(0);
   });
@@ -142,7 +142,7 @@ describe('targets by name or tag', () => {
       [BASTION_B]: { tags: { Name: 'bastion' }, computerName: 'bastion-b' },
     });
     const error = await rejection(open(emulator, echo, 'name:bastion'));
-    expect(error.name).toBe('AmbiguousTarget');
+    expect(error).toMatchObject({ name: 'AmbiguousTarget', code: 'ERR_AMBIGUOUS_TARGET' });
     expect(error.message).toBe(
       `2 online managed nodes with tag Name=bastion: ${BASTION_A} (bastion-a), ${BASTION_B} (bastion-b); give an instance id or a tag that tells them apart`,
     );
@@ -153,7 +153,7 @@ describe('targets by name or tag', () => {
     const fleet = Array.from({ length: 12 }, (_, i) => `i-0f${String(i).padStart(15, '0')}`);
     const { emulator, echo } = await setup(Object.fromEntries(fleet.map((id) => [id, { tags: { Role: 'worker' } }])));
     const error = await rejection(open(emulator, echo, { tag: { Role: 'worker' } }));
-    expect(error.name).toBe('AmbiguousTarget');
+    expect(error).toMatchObject({ name: 'AmbiguousTarget', code: 'ERR_AMBIGUOUS_TARGET' });
     expect(error.message).toBe(`12 online managed nodes with tag Role=worker: ${fleet.slice(0, 10).join(', ')} and 2 more; give an instance id or a tag that tells them apart`);
     expect(error.candidates).toHaveLength(12);
   });
@@ -201,7 +201,7 @@ describe('targets by name or tag', () => {
         },
       }),
     );
-    expect(error.name).toBe('TargetLookupUnavailable');
+    expect(error).toMatchObject({ name: 'TargetLookupUnavailable', code: 'ERR_TARGET_LOOKUP_UNAVAILABLE' });
     expect(error.message).toMatch(/^target name:bastion needs DescribeInstanceInformation/);
   });
 

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openTunnel } from '../../src/index.js';
-import { EMULATOR_CREDENTIALS, startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, spawnCli, type CliProcess } from '../helpers/cli.js';
 import { daemonConfigYaml } from '../helpers/daemon-config.js';
 import { echoServer, type Destination } from '../helpers/destinations.js';
@@ -171,12 +171,17 @@ describe('ssm-tunnel emulator --tls', () => {
     const caFile = /export AWS_CA_BUNDLE=(\S+)/.exec(emulator.stdout)?.[1];
     expect(endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(caFile).toBeDefined();
+    // The keys it printed: the secret key is drawn per run.
+    const credentials = {
+      accessKeyId: /export AWS_ACCESS_KEY_ID=(\S+)/.exec(emulator.stdout)![1]!,
+      secretAccessKey: /export AWS_SECRET_ACCESS_KEY='([^']+)'/.exec(emulator.stdout)![1]!,
+    };
     const tunnel = await openTunnel({
       target: TARGET,
       remotePort: destination.port,
       endpoint: endpoint!,
       region: 'us-east-1',
-      credentials: EMULATOR_CREDENTIALS,
+      credentials,
       caBundle: caFile!,
       proxy: 'none',
     });

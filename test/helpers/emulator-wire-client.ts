@@ -15,6 +15,7 @@ import {
   type DecodedClientMessage,
   type SmuxFrame,
 } from '../../src/protocol/index.js';
+import { toBuffer } from '../../src/util/net.js';
 import type { Emulator } from '../../src/emulator/index.js';
 
 /*
@@ -318,12 +319,6 @@ export class WireClient {
       this.expected += 1;
     }
   }
-}
-
-function toBuffer(data: RawData): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
-  return Buffer.from(data);
 }
 
 /**

@@ -67,6 +67,8 @@ export class HostileAgent {
       return value;
     };
     return {
+      // A fake service on loopback: its plain ws: StreamUrl is trusted as the emulator's is.
+      endpoint: `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`,
       startSession: () => {
         this.newSessionToken = token();
         return Promise.resolve({ sessionId: `hostile-session-${this.tokens.length}`, streamUrl: this.streamUrl, tokenValue: this.newSessionToken });
@@ -105,6 +107,11 @@ export class HostileAgent {
     const ws = this.current;
     if (ws === undefined) return Promise.reject(new Error('no client connected'));
     return new Promise((resolve, reject) => ws.send(frame, { binary: true }, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /** Stops reading the client's socket: what the client sends piles up in its own buffers. */
+  stopReading(): void {
+    this.current?.pause();
   }
 
   async close(): Promise<void> {

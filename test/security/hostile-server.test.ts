@@ -104,7 +104,8 @@ describe('a hostile server', () => {
     await waitFor(() => agent.acknowledged.has(sequence), 'the intact copy to be acknowledged');
     expect(agent.sockets).toBe(1);
     expect(tunnel.state).toBe('ready');
-    expect(logLines.filter((line) => line.includes('dropped a malformed data-channel frame'))).toHaveLength(5);
+    // Five malformed frames in a row: one warning line, the rest counted for the next one (rate limit).
+    expect(logLines.filter((line) => line.includes('dropped a malformed data-channel frame'))).toHaveLength(1);
   });
 
   it('cannot make the client buffer an unread stream without bound', async () => {
@@ -132,6 +133,19 @@ describe('a hostile server', () => {
     expect(acknowledgedBytes).toBeLessThan(24 * MIB);
     expect(tunnel.state).toBe('ready');
     local.destroy();
+  });
+
+  it('cannot flood the log: 2 MiB of smux SYN frames give one warning line', async () => {
+    // A server may not open streams (docs/forwarding.md); each SYN used to log one line.
+    const syns = Buffer.concat(Array.from({ length: 127 }, (_, i) => encodeSmuxHeader(SmuxCommand.SYN, 0, 1001 + 2 * i)));
+    const first = agent.sequence;
+    await sendAll(Array.from({ length: 2100 }, () => agent.output(syns)));
+    await waitFor(() => agent.acknowledged.has(first + 2099), 'the flood to be handled', 30_000);
+    const warnings = logLines.filter((line) => line.includes('smux SYN from the server ignored'));
+    // 266,700 SYNs; a line per 5 s at most.
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(10);
+    expect(tunnel.state).toBe('ready');
   });
 
   it('ends only that session with a corrupt smux stream: the tunnel starts another', async () => {

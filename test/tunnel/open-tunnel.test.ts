@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
-import { openTunnel, type Tunnel } from '../../src/index.js';
+import { ErrorCode, InvalidOptionError, openTunnel, SsmTunnelError, type ConnectionSummary, type Tunnel } from '../../src/index.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { bulkServer, closedPort, echoServer, type Destination } from '../helpers/destinations.js';
 import { bulkTransfer, connectTo, roundTrip } from '../helpers/transfer.js';
@@ -92,11 +92,13 @@ describe('openTunnel against the emulator', () => {
     await waitFor(() => emulator.record.sessions[0]!.flags.filter((f) => f.name === 'DisconnectToPort').length === 3, 'three DisconnectToPort flags');
   });
 
-  it('fails only the connection whose destination refuses, with a logged reason', async () => {
+  it('fails only the connection whose destination refuses, with a logged reason and ERR_DESTINATION_REFUSED', async () => {
     const { open, logs } = await setup();
     const refused = await closedPort();
     const tunnel = await open();
     const dead = await open({ remotePort: refused });
+    const summaries: ConnectionSummary[] = [];
+    dead.on('connectionClosed', (summary) => summaries.push(summary));
     const ok = await connectTo(tunnel.localPort);
     const failing = await connectTo(dead.localPort);
     const closed = new Promise<void>((resolve) => failing.on('close', () => resolve()));
@@ -111,6 +113,7 @@ describe('openTunnel against the emulator', () => {
     ok.destroy();
     await waitFor(() => logs.lines.some((l) => l.msg === 'connection failed' && String(l.reason).includes('ConnectToPortError')), 'a logged reason');
     expect(dead.state).toBe('ready');
+    expect(summaries).toEqual([expect.objectContaining({ code: ErrorCode.DESTINATION_REFUSED })]);
   });
 
   it('finishes a 64 MiB transfer byte-exact across a WebSocket drop (ResumeSession)', async () => {
@@ -183,21 +186,56 @@ describe('openTunnel against the emulator', () => {
     expect(again.localPort).toBe(port);
   });
 
-  it('listens on IPv6 loopback when asked', async () => {
+  it('listens on IPv6 loopback when asked, and writes the client address the same way in both connection events', async () => {
     const { open } = await setup();
     const tunnel = await open({ localHost: '::1' });
     expect(tunnel.localAddress.address).toBe('::1');
+    const opened: string[] = [];
+    const closed: string[] = [];
+    tunnel.on('connection', (info) => opened.push(info.remoteAddress));
+    tunnel.on('connectionClosed', (summary) => closed.push(summary.remoteAddress));
     const payload = randomBytes(3000);
     expect((await roundTrip(tunnel.localPort, payload, '::1')).equals(payload)).toBe(true);
+    await waitFor(() => closed.length === 1, 'the connection to close');
+    expect(opened[0]).toMatch(/^\[::1\]:\d+$/);
+    expect(closed).toEqual(opened);
   });
 
-  it('rejects at once with the service error when the target is unknown', async () => {
-    const { open } = await setup();
-    await expect(open({ target: 'i-00000000000000000' })).rejects.toMatchObject({ name: 'TargetNotConnected' });
+  it('rejects at once with the service error when the target is unknown, logging that it will not retry', async () => {
+    const { open, logs } = await setup();
+    const error = await open({ target: 'i-00000000000000000' }).then(
+      () => undefined,
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(SsmTunnelError);
+    expect(error).toMatchObject({ code: 'TargetNotConnected', name: 'TargetNotConnected', retryable: false, cause: expect.objectContaining({ name: 'TargetNotConnected' }) as unknown });
+    const said = logs.lines.filter((line) => String(line.msg).startsWith('cannot start'));
+    expect(said).toEqual([expect.objectContaining({ msg: 'cannot start the session; not retrying: the error is permanent', code: 'TargetNotConnected' })]);
   });
 
-  it('names the invalid option', async () => {
+  it('rejects with ERR_CONNECT_TIMEOUT when no session comes up in time, and leaves no session open', async () => {
+    const { open, emulator } = await setup({ targets: { [TARGET]: { agent: { handshakeDelayMs: 60_000 } } } });
+    await expect(open({ connectTimeoutMs: 300 })).rejects.toMatchObject({ code: ErrorCode.CONNECT_TIMEOUT, retryable: true });
+    expect(emulator.record.sessions.length).toBeGreaterThan(0);
+    expect(emulator.record.sessions.filter((session) => session.state !== 'terminated')).toEqual([]);
+  });
+
+  it('rejects ready() on a closed tunnel with ERR_TUNNEL_CLOSED', async () => {
     const { open } = await setup();
+    const tunnel = await open();
+    await tunnel.close();
+    await expect(tunnel.ready()).rejects.toMatchObject({ code: ErrorCode.TUNNEL_CLOSED, retryable: false });
+  });
+
+  it('names the invalid option with ERR_INVALID_OPTION, a TypeError', async () => {
+    const { open } = await setup();
+    const error = await open({ remotePort: 70000 }).then(
+      () => undefined,
+      (rejection: unknown) => rejection,
+    );
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error).toBeInstanceOf(InvalidOptionError);
+    expect(error).toMatchObject({ code: ErrorCode.INVALID_OPTION, retryable: false });
     await expect(open({ remotePort: 70000 })).rejects.toThrow('openTunnel: remotePort must be an integer 1–65535, got 70000');
     await expect(open({ target: '' })).rejects.toThrow(/openTunnel: target must be/);
     await expect(open({ localHost: 'not a host' })).rejects.toThrow(/openTunnel: localHost must be a host name or IP address/);

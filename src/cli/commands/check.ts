@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { definitionsTable } from '../../daemon/status-table.js';
-import { formatHostPort } from '../../daemon/tunnel-status.js';
-import { EXIT_INVALID_CONFIG } from './up.js';
+import { formatHostPort } from '../../util/net.js';
+import { ExitCode } from '../exit-codes.js';
 
 interface CheckArgs {
   config: string;
@@ -10,12 +10,9 @@ interface CheckArgs {
   'ca-bundle'?: string;
 }
 
-/** `--connect`: some tunnel's destination is not reachable. */
-const EXIT_UNREACHABLE = 1;
-
 export const checkCommand: CommandModule<object, CheckArgs> = {
   command: 'check',
-  describe: 'Validate a config file and print the tunnels it would run (exit status 2 when invalid; with --connect, 1 when a destination is not reachable)',
+  describe: 'Validate a config file and print the tunnels it would run (exit status 2 when invalid; with --connect, 3 when a destination is not reachable)',
   builder: (y) =>
     y
       .option('config', { alias: 'c', type: 'string', demandOption: true, describe: 'YAML config file' })
@@ -34,7 +31,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     if ('errors' in loaded) {
       for (const error of loaded.errors) process.stderr.write(`${formatConfigError(error)}\n`);
       process.stderr.write(`${args.config}: invalid (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'})\n`);
-      process.exit(EXIT_INVALID_CONFIG);
+      process.exit(ExitCode.USAGE);
     }
     const { config } = loaded;
     const lines = [`${args.config}: valid, ${config.tunnels.length} tunnel${config.tunnels.length === 1 ? '' : 's'}`, ''];
@@ -45,6 +42,8 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       lines.push(`Warning: ${tunnel.name} listens on ${tunnel.localHost}, which other machines can reach`);
     }
     if (status?.exposed) lines.push(`Warning: the status endpoint listens on ${status.host}, which other machines can reach`);
+    const { configWarnings } = await import('../../daemon/config-warnings.js');
+    for (const warning of await configWarnings(args.config, config)) lines.push(`Warning: ${warning}`);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!args.connect) return;
     // The SDK, the proxy support and the tunnel code load only for --connect.
@@ -61,12 +60,12 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       for (const tunnel of tunnels) checkProxyOption(tunnel.proxy, '--proxy');
     } catch (error) {
       process.stderr.write(`ssm-tunnel check: ${(error as Error).message}\n`);
-      process.exit(EXIT_INVALID_CONFIG);
+      process.exit(ExitCode.USAGE);
     }
     process.stdout.write(`\nNetwork (proxy for the API endpoint, CAs trusted):\n\n${await networkTable(tunnels)}\n`);
     process.stdout.write('\nConnecting to each destination once...\n\n');
     const results = await preflightTunnels(tunnels);
     process.stdout.write(preflightTable(results, tunnels));
-    if (results.some((result) => result.outcome !== 'reachable')) process.exitCode = EXIT_UNREACHABLE;
+    if (results.some((result) => result.outcome !== 'reachable')) process.exitCode = ExitCode.UNREACHABLE;
   },
 };

@@ -4,6 +4,7 @@ import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
 import type { Tunnel } from '../../tunnel/tunnel.js';
 import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
+import { ExitCode } from '../exit-codes.js';
 
 interface DemoArgs {
   once: boolean;
@@ -56,7 +57,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     } catch (error) {
       process.stderr.write(`ssm-tunnel demo: the tunnel did not come up: ${(error as Error).message}\n`);
       await Promise.all([emulator.close(), closeServer(destination)]);
-      process.exit(1);
+      process.exit(ExitCode.FAILURE);
     }
     const { mode, agentVersion } = tunnel.stats;
     say(`3. A tunnel listens on 127.0.0.1:${tunnel.localPort}: SSM session ${tunnel.sessionId}, agent ${agentVersion}, ${mode} mode.`);
@@ -73,15 +74,15 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       say(`   ${answer.trimEnd()}`);
     } catch (error) {
       process.stderr.write(`ssm-tunnel demo: the self-check failed: ${(error as Error).message}\n`);
-      return stop(1);
+      return stop(ExitCode.FAILURE);
     }
-    if (args.once) return stop(0);
+    if (args.once) return stop(ExitCode.OK);
 
     say();
     say('Try it yourself:');
     say(`   curl http://127.0.0.1:${tunnel.localPort}/`);
     say('Press Ctrl-C to stop.');
-    const onSignal = (): void => void stop(0);
+    const onSignal = (): void => void stop(ExitCode.OK).catch(() => process.exit(ExitCode.FAILURE));
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   },

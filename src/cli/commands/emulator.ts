@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
 import { parseDuration } from '../../daemon/duration.js';
 import { DEFAULT_AGENT_VERSION } from '../../emulator/agent-knobs.js';
-import type { EmulatedEcsTaskConfig, EmulatorTargetConfig } from '../../emulator/index.js';
-import { formatHostPort } from '../../util/net.js';
+import type { EmulatedEcsTaskConfig, EmulatorCredentials, EmulatorTargetConfig } from '../../emulator/index.js';
+import { formatHostPort, isLoopbackHost } from '../../util/net.js';
+import { ExitCode } from '../exit-codes.js';
 import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 
 interface EmulatorArgs {
@@ -17,11 +19,37 @@ interface EmulatorArgs {
   'idle-timeout': string;
   'max-session-duration'?: string;
   tls: boolean;
+  'fixed-credentials': boolean;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
 }
 
 const EXAMPLE_TARGET = 'i-0123456789abcdef0';
+
+/**
+ * The key pair this run accepts: a secret drawn for the run, so that knowing the published
+ * built-in pair is not enough to use an emulator somebody left running; the built-in pair only when
+ * asked for (scripts that cannot read what the emulator prints).
+ */
+function runCredentials(builtIn: EmulatorCredentials, fixed: boolean): EmulatorCredentials {
+  if (fixed) return builtIn;
+  return { accessKeyId: builtIn.accessKeyId, secretAccessKey: randomBytes(30).toString('base64') };
+}
+
+/** Printed to stderr when the emulator listens where other machines can reach it. */
+function exposureWarning(host: string, fixed: boolean): string {
+  return [
+    '',
+    `WARNING: the emulator listens on ${host}, which other machines can reach.`,
+    'WARNING: anyone there who holds its keys can open sessions, and through them TCP connections to',
+    'WARNING: whatever its targets allow (any host and port for a target without ID=HOST:PORT): it is an open proxy.',
+    fixed
+      ? 'WARNING: --fixed-credentials makes its keys the published built-in pair: anyone can use it.'
+      : 'WARNING: its secret key is drawn for this run; share it only with who may use it.',
+    'WARNING: listen on 127.0.0.1 (the default) unless you mean this.',
+    '',
+  ].join('\n');
+}
 
 /**
  * `ID`, `ID=HOST` or `ID=HOST:PORT` (IPv6 in brackets): HOST is what "localhost" means on the
@@ -43,7 +71,7 @@ function parseAddress(option: string, spec: string, where: string): Pick<Emulato
   if (match[3] === undefined) return { address: host };
   const port = Number(match[3]);
   if (port < 1 || port > 65535) throw new Error(`${option} ${JSON.stringify(spec)}: port ${match[3]} is not 1-65535`);
-  return { address: host, allowedDestinations: [formatHostPort(host, port), `localhost:${port}`] };
+  return { address: host, allowedDestinations: [formatHostPort(host, port), formatHostPort('localhost', port)] };
 }
 
 /**
@@ -86,13 +114,18 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       .option('idle-timeout', { type: 'string', default: '20m', describe: 'End sessions with no data for this long (e.g. 90s, 20m)' })
       .option('max-session-duration', { type: 'string', describe: 'End sessions this long after they start (default: no limit)' })
       .option('tls', { type: 'boolean', default: false, describe: 'Serve https and wss, as AWS does, with a certificate made at start; clients trust its CA with AWS_CA_BUNDLE' })
+      .option('fixed-credentials', {
+        type: 'boolean',
+        default: false,
+        describe: 'Accept the built-in, published key pair instead of a secret key drawn for this run (for scripts)',
+      })
       .options(LOG_OPTIONS)
       .example(`$0 emulator --port 8443 --target ${EXAMPLE_TARGET}=127.0.0.1:5432`, 'one node whose sessions reach local port 5432')
       .example(`$0 emulator --target ${EXAMPLE_TARGET} --agent-version 3.0.0.0 --no-pacing`, 'basic mode, full speed')
       .example('$0 emulator --ecs-task prod/api/app=127.0.0.1:5432', 'an ECS service with one task whose sessions reach local port 5432')
       .example(`$0 emulator --tls --target ${EXAMPLE_TARGET}`, 'https and wss, as AWS serves them'),
   handler: async (args) => {
-    const [{ startEmulator }, { createCliLogger }] = await Promise.all([import('../../emulator/index.js'), import('../logger.js')]);
+    const [{ startEmulator, EMULATOR_CREDENTIALS }, { createCliLogger }] = await Promise.all([import('../../emulator/index.js'), import('../logger.js')]);
     const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     let targets: Record<string, EmulatorTargetConfig>;
     let ecsTasks: EmulatedEcsTaskConfig[];
@@ -105,11 +138,13 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       maxSessionDurationMs = args['max-session-duration'] === undefined ? undefined : parseDuration(args['max-session-duration']);
     } catch (error) {
       process.stderr.write(`ssm-tunnel emulator: ${(error as Error).message}\n`);
-      process.exit(2);
+      process.exit(ExitCode.USAGE);
     }
+    if (!isLoopbackHost(args.host)) process.stderr.write(`${exposureWarning(args.host, args['fixed-credentials'])}\n`);
     const emulator = await startEmulator({
       port: args.port,
       host: args.host,
+      credentials: runCredentials(EMULATOR_CREDENTIALS, args['fixed-credentials']),
       region: args.region,
       targets,
       ecsTasks,
@@ -121,7 +156,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       logger,
     }).catch((error: Error) => {
       process.stderr.write(`ssm-tunnel emulator: cannot start: ${error.message}\n`);
-      process.exit(1);
+      process.exit(ExitCode.FAILURE);
     });
     const { endpoint, region, credentials, caFile } = emulator;
     const firstTask = ecsTasks[0];
@@ -143,7 +178,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
         ),
       ),
       '',
-      'Credentials (not AWS credentials; the emulator accepts only these):',
+      `Credentials (not AWS credentials; the emulator accepts only these${args['fixed-credentials'] ? ', the built-in pair' : ', the secret key drawn for this run'}):`,
       `  export AWS_ACCESS_KEY_ID=${credentials.accessKeyId}`,
       `  export AWS_SECRET_ACCESS_KEY='${credentials.secretAccessKey}'`,
       `  export AWS_REGION=${region}`,
@@ -158,7 +193,13 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
     const stop = (): void => {
-      void emulator.close().then(() => process.exit(0));
+      emulator.close().then(
+        () => process.exit(ExitCode.OK),
+        (error: Error) => {
+          process.stderr.write(`ssm-tunnel emulator: stopping failed: ${error.message}\n`);
+          process.exit(ExitCode.FAILURE);
+        },
+      );
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

@@ -1,10 +1,14 @@
-import type { LevelWithSilent, Logger } from 'pino';
 import type { CommandModule } from 'yargs';
-import type { AwsConnectionOptions } from '../../aws/session-api.js';
+import { InvalidOptionError } from '../../errors.js';
+import type { Tunnel } from '../../tunnel/tunnel.js';
+import { formatHostPort } from '../../util/net.js';
+import { ExitCode, signalExitCode } from '../exit-codes.js';
 import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import { hasTarget, targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 import { canPrompt, colorsWanted, humanOutputWanted } from '../terminal.js';
 import type { TerminalView } from '../terminal-view.js';
+import type { AwsConnectionOptions } from '../../aws/session-api.js';
+import type { LevelWithSilent, Logger } from 'pino';
 
 interface OpenArgs extends TargetArgs {
   'remote-host'?: string;
@@ -55,6 +59,34 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', '')
       .example('$0 open --ecs-cluster prod --ecs-service api --remote-host db.internal --remote-port 5432', 'through a running task of an ECS service'),
   handler: async (args) => {
+    // Signal handlers go in first, before anything loads: Ctrl-C at any stage of the start ends
+    // the session it began (TerminateSession), instead of Node's default exit leaving it open.
+    const stopping = new AbortController();
+    let tunnel: Tunnel | undefined = undefined;
+    let view: TerminalView | undefined;
+    const closeAndExit = (open: Tunnel): void => {
+      view?.close();
+      open.close().then(
+        () => process.exit(ExitCode.OK),
+        (error: Error) => {
+          process.stderr.write(`ssm-tunnel: closing the tunnel failed: ${error.message}\n`);
+          process.exit(ExitCode.FAILURE);
+        },
+      );
+    };
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping.signal.aborted) {
+        process.stderr.write(`ssm-tunnel: second ${signal}: exiting at once\n`);
+        process.exit(signalExitCode(signal));
+      }
+      stopping.abort();
+      // Before the tunnel is up, openTunnel() hears the abort, ends the start and rejects (below).
+      if (tunnel !== undefined) closeAndExit(tunnel);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    // A closed terminal sends SIGHUP: end the session as Ctrl-C does rather than die leaving it open.
+    process.on('SIGHUP', stop);
     const connection = { region: args.region, profile: args.profile, endpoint: args.endpoint, proxy: args.proxy, caBundle: args['ca-bundle'] };
     const { configuredRegion } = await import('../../aws/region.js');
     if ((await configuredRegion(connection)) === undefined) {
@@ -62,8 +94,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       throw missingRegionError(args.profile);
     }
     if (!hasTarget(args)) args.target = await pickTargetFor(args, connection);
-    const { openTunnel } = await import('../../tunnel/tunnel.js');
-    let view: TerminalView | undefined;
+    const [{ openTunnel }, { plainHttpEndpointWarning }] = await Promise.all([import('../../tunnel/tunnel.js'), import('../../daemon/config-warnings.js')]);
     let logger: Logger;
     if (humanOutputWanted(args['log-format'])) {
       const [{ createTerminalView }, { createHumanLogger }] = await Promise.all([import('../terminal-view.js'), import('../human-log.js')]);
@@ -74,7 +105,9 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     }
     const socketPath = args['local-socket'];
-    const tunnel = await openTunnel({
+    const endpointWarning = args.endpoint === undefined ? undefined : plainHttpEndpointWarning(args.endpoint);
+    if (endpointWarning !== undefined) logger.warn(endpointWarning);
+    tunnel = await openTunnel({
       target: targetFromArgs(args),
       remoteHost: args['remote-host'],
       remotePort: args['remote-port'],
@@ -89,18 +122,25 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       caBundle: args['ca-bundle'],
       keepAlive: args['keep-alive'],
       logger,
+      signal: stopping.signal,
     }).catch(async (error: Error) => {
       view?.close();
+      // Stopped by a signal while starting: the start has been ended; that is a clean stop.
+      if (stopping.signal.aborted) process.exit(ExitCode.OK);
       const { explainOpenError } = await import('../explain-error.js');
       const explained = await explainOpenError(error, { ...connection, target: args.target });
       process.stderr.write(`ssm-tunnel: ${explained instanceof Error ? explained.message : String(explained)}\n`);
-      // Invalid options are usage errors (2); anything the service or network said is 1.
-      process.exit(error instanceof TypeError ? 2 : 1);
+      process.exit(error instanceof InvalidOptionError ? ExitCode.USAGE : ExitCode.FAILURE);
     });
+    // A signal between openTunnel() resolving and here found no tunnel to close: close it now.
+    if (stopping.signal.aborted) {
+      closeAndExit(tunnel);
+      return;
+    }
     const locals = tunnel.localSocketPath !== undefined
       ? [`unix:${tunnel.localSocketPath}`]
-      : tunnel.localAddresses.map(({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`));
-    const remote = `${args['remote-host'] ?? tunnel.stats.targetId ?? args.target}:${args['remote-port']}`;
+      : tunnel.localAddresses.map(({ address, port }) => formatHostPort(address, port));
+    const remote = formatHostPort(args['remote-host'] ?? tunnel.stats.targetId ?? args.target ?? 'target', args['remote-port']);
     const forwarding = `Forwarding ${locals.join(', ')} -> ${remote} (session ${tunnel.sessionId})`;
     if (view === undefined || process.stdout.isTTY !== true) {
       // Scripts read these two lines from stdout; on a terminal the view shows the first instead.
@@ -109,14 +149,10 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     }
     view?.info(forwarding);
     view?.attach(tunnel);
-    const stop = (): void => {
-      view?.close();
-      void tunnel.close().then(() => process.exit(0));
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
   },
 };
+
+
 
 /** The picker: the online nodes, one chosen by a person; then the command line that names it. */
 async function pickTargetFor(args: OpenArgs, connection: AwsConnectionOptions): Promise<string> {

@@ -1,5 +1,6 @@
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
+import { ExitCode, signalExitCode } from '../exit-codes.js';
 import { LOG_LEVELS, type LogFormat } from '../log-options.js';
 
 interface UpArgs {
@@ -7,11 +8,6 @@ interface UpArgs {
   'log-level'?: LevelWithSilent;
   'log-format'?: LogFormat;
 }
-
-/** Exit status for an invalid config: nothing was started. */
-export const EXIT_INVALID_CONFIG = 2;
-
-const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGTERM: 15 };
 
 export const upCommand: CommandModule<object, UpArgs> = {
   command: 'up',
@@ -32,7 +28,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     if ('errors' in loaded) {
       for (const error of loaded.errors) process.stderr.write(`${formatConfigError(error)}\n`);
       process.stderr.write(`ssm-tunnel: ${args.config} is invalid (${loaded.errors.length} error${loaded.errors.length === 1 ? '' : 's'}); nothing started\n`);
-      process.exit(EXIT_INVALID_CONFIG);
+      process.exit(ExitCode.USAGE);
     }
     const { config } = loaded;
     // journald reads stdout; the logs are the daemon's only output.
@@ -43,28 +39,35 @@ export const upCommand: CommandModule<object, UpArgs> = {
 
     process.on('SIGHUP', () => {
       logger.info('SIGHUP: reloading the config');
-      void starting.then((daemon) => daemon.reload());
+      starting
+        .then((daemon) => daemon.reload())
+        .catch((error: Error) => logger.error({ err: error.message }, 'reload failed; the running tunnels are unchanged'));
     });
     let stopping = false;
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting at once');
-        process.exit(128 + (SIGNAL_NUMBERS[signal] ?? 0));
+        process.exit(signalExitCode(signal));
       }
       stopping = true;
       logger.info({ signal }, 'stopping');
       starting
         .then((daemon) => daemon.shutdown())
         .then(
-          () => process.exit(0),
+          () => process.exit(ExitCode.OK),
           (error: Error) => {
             logger.error({ err: error.message }, 'shutdown failed');
-            process.exit(1);
+            process.exit(ExitCode.FAILURE);
           },
         );
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // Node opens its inspector on SIGUSR1, and anyone allowed to signal the daemon could then run code in
+    // it (Node 20 has no --disable-sigusr1). A listener of our own replaces that action.
+    process.on('SIGUSR1', () => logger.warn('SIGUSR1 ignored: the daemon does not open the Node inspector'));
+    const { configWarnings } = await import('../../daemon/config-warnings.js');
+    for (const warning of await configWarnings(args.config, config)) logger.warn({ config: args.config }, warning);
     await starting;
   },
 };
