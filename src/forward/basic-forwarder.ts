@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { Flag, PayloadType } from '../protocol/index.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { LocalConnection, type ForwarderEvents, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
+import { LocalConnection, type ForwarderEvents, type LocalStream, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
 
 /**
  * Output-free time after the DisconnectToPort acknowledgement before the next connection starts:
@@ -55,7 +54,7 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
     return { up: this.current?.bytesUp ?? 0, down: this.current?.bytesDown ?? 0 };
   }
 
-  handle(socket: Socket, id: number): void {
+  handle(socket: LocalStream, id: number): void {
     const connection = new LocalConnection(id, socket);
     socket.on('error', (error) => {
       connection.error ??= error.message;

@@ -1,4 +1,5 @@
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** An in-order message from the agent, as the forwarders see it. */
 export interface InboundMessage {
@@ -42,6 +43,9 @@ export interface ForwarderEvents {
   fatal: [Error];
 }
 
+/** What a forwarder carries: an accepted TCP or unix socket, or one end of a stream front end. */
+export type LocalStream = Duplex;
+
 /** Per-connection bookkeeping shared by both forwarders. */
 export class LocalConnection {
   readonly openedAt = Date.now();
@@ -52,8 +56,12 @@ export class LocalConnection {
 
   constructor(
     readonly id: number,
-    readonly socket: Socket,
+    readonly socket: LocalStream,
   ) {
+    if (!(socket instanceof Socket)) {
+      this.remoteAddress = 'stream';
+      return;
+    }
     const { remoteAddress, remotePort } = socket;
     if (remoteAddress === undefined) this.remoteAddress = 'unix';
     else this.remoteAddress = remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
