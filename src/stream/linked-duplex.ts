@@ -17,7 +17,7 @@ export class LinkedDuplex extends Duplex {
   private readableDone = false;
 
   constructor(options: DuplexOptions = {}) {
-    super({ ...options, allowHalfOpen: true });
+    super({ allowHalfOpen: true, ...options });
   }
 
   /** Joins two fresh ends. */

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { openTunnel } from '../../tunnel/tunnel.js';
 import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
+import { badTagPair, parseTags } from '../tag-pairs.js';
 import type { LevelWithSilent } from 'pino';
 
 interface OpenArgs {
@@ -42,7 +43,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .options(LOG_OPTIONS)
       .check((argv) => {
         if ((argv.target === undefined) === (argv.tag === undefined)) throw new Error('give either --target or --tag');
-        const badTag = argv.tag?.find((pair) => pair.indexOf('=') <= 0);
+        const badTag = badTagPair(argv.tag);
         if (badTag !== undefined) throw new Error(`--tag must be Key=Value, got ${JSON.stringify(badTag)}`);
         if (argv['socket-mode'] !== undefined && !/^0?[0-7]{3}$/.test(argv['socket-mode'])) throw new Error('--socket-mode must be octal permissions such as 0660');
         if (!Number.isInteger(argv.sessions) || argv.sessions < 1) throw new Error('--sessions must be a whole number ≥ 1');
@@ -87,12 +88,3 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     process.once('SIGTERM', stop);
   },
 };
-
-function parseTags(pairs: string[]): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    tags[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return tags;
-}

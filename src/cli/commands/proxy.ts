@@ -1,0 +1,115 @@
+import type { CommandModule } from 'yargs';
+import type { LevelWithSilent } from 'pino';
+import type { LogFormat } from '../logger.js';
+import type { SsmStream } from '../../stream/ssm-stream.js';
+import { badTagPair, parseTags } from '../tag-pairs.js';
+
+/*
+ * `ssm-tunnel proxy`: one connection over stdin/stdout, for ssh's ProxyCommand. ssh starts it for
+ * every connection, so this module imports nothing heavy until the handler runs. stdout carries the
+ * destination's bytes and nothing else; logs and errors go to stderr.
+ */
+
+interface ProxyArgs {
+  host?: string;
+  port?: number;
+  target?: string;
+  tag?: string[];
+  'remote-host'?: string;
+  'remote-port'?: number;
+  document?: string;
+  region?: string;
+  profile?: string;
+  endpoint?: string;
+  'log-level': LevelWithSilent;
+  'log-format': LogFormat;
+}
+
+const LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+export const proxyCommand: CommandModule<object, ProxyArgs> = {
+  command: 'proxy [host] [port]',
+  describe: 'Carry one connection over stdin/stdout, for ssh ProxyCommand',
+  builder: (y) =>
+    y
+      .positional('host', { type: 'string', describe: 'Target (i-…, mi-…, name:<Name tag>), as ssh passes %h' })
+      .positional('port', { type: 'number', describe: 'Destination port, as ssh passes %p' })
+      .option('target', { type: 'string', describe: 'Instance or managed node id (i-…, mi-…), or name:<Name tag>' })
+      .option('tag', { type: 'string', array: true, describe: 'Find the target by tag instead: Key=Value (repeat to require several)' })
+      .option('remote-host', { type: 'string', describe: 'Destination as seen from the target (default: the target itself)' })
+      .option('remote-port', { type: 'number', describe: 'Destination port (default 22)' })
+      .option('document', { type: 'string', describe: 'Session document (default AWS-StartSSHSession; with --remote-host AWS-StartPortForwardingSessionToRemoteHost)' })
+      .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
+      .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
+      .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
+      .option('log-level', { choices: LEVELS, default: 'warn' as LevelWithSilent, describe: 'Log level (logs go to stderr)' })
+      .option('log-format', { choices: FORMATS, default: 'auto' as LogFormat, describe: 'auto: readable on a terminal, JSON otherwise' })
+      .check((argv) => {
+        const targets = [argv.host, argv.target, argv.tag].filter((given) => given !== undefined).length;
+        if (targets !== 1) throw new Error('name the target once: HOST, --target or --tag');
+        const badTag = badTagPair(argv.tag);
+        if (badTag !== undefined) throw new Error(`--tag must be Key=Value, got ${JSON.stringify(badTag)}`);
+        if (argv.port !== undefined && argv['remote-port'] !== undefined) throw new Error('give the port once: PORT or --remote-port');
+        const port = argv.port ?? argv['remote-port'];
+        if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new Error('the port must be an integer 1–65535');
+        return true;
+      })
+      .example('$0 proxy i-0123456789abcdef0 22', 'in ~/.ssh/config: ProxyCommand ssm-tunnel proxy %h %p')
+      .example('$0 proxy --target name:bastion --remote-host 10.0.1.5 --remote-port 22', 'a host behind the target'),
+  handler: async (args) => {
+    const [{ openStream }, { createCliLogger }, { errorCode }] = await Promise.all([
+      import('../../stream/ssm-stream.js'),
+      import('../logger.js'),
+      import('../../errors.js'),
+    ]);
+    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const fail = (error: unknown, status: number): never => {
+      process.stderr.write(`ssm-tunnel proxy: ${errorCode(error)}: ${(error as Error).message}\n`);
+      process.exit(status);
+    };
+    // A signal before the session is up cancels the start; after, it closes the stream.
+    const abort = new AbortController();
+    let stream: SsmStream | undefined;
+    for (const signal of SIGNALS) {
+      process.once(signal, () => {
+        logger.info({ signal }, 'ending the session');
+        if (stream === undefined) abort.abort();
+        else void stream.close().then(() => process.exit(0));
+      });
+    }
+    const port = args.port ?? args['remote-port'];
+    try {
+      stream = await openStream({
+        target: args.host ?? args.target ?? { tag: parseTags(args.tag ?? []) },
+        ...(args['remote-host'] === undefined ? {} : { remoteHost: args['remote-host'] }),
+        ...(port === undefined ? {} : { remotePort: port }),
+        ...(args.document === undefined ? {} : { document: args.document }),
+        region: args.region,
+        profile: args.profile,
+        endpoint: args.endpoint,
+        logger,
+        signal: abort.signal,
+      });
+    } catch (error) {
+      if (abort.signal.aborted) process.exit(0);
+      // Invalid options are usage errors (2); anything the service or network said is 1.
+      return fail(error, error instanceof TypeError ? 2 : 1);
+    }
+    const opened = stream;
+    let failure: Error | undefined;
+    opened.on('error', (error) => {
+      failure = error;
+    });
+    // ssh gone (EPIPE) or stdin unreadable: nobody is left to talk to; end the session.
+    process.stdout.on('error', () => opened.destroy());
+    process.stdin.on('error', () => opened.destroy());
+    process.stdin.pipe(opened);
+    opened.pipe(process.stdout);
+    opened.once('close', () => {
+      if (failure !== undefined) fail(failure, 1);
+      process.exit(0);
+    });
+  },
+};
