@@ -11,6 +11,10 @@ export interface StartSessionRequest {
   remotePort: number;
   /** Passed as the document's `localPortNumber` (the agent echoes it back in the handshake). */
   localPort?: number;
+  /** Another document than the port-forwarding ones (e.g. `AWS-StartSSHSession`); then only `parameters` are sent. */
+  document?: string;
+  /** With `document`: its parameters. Without: added to the port-forwarding document's own. */
+  parameters?: Record<string, string[]>;
   reason?: string;
 }
 

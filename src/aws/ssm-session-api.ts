@@ -96,16 +96,20 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
 
   return {
     async startSession(request: StartSessionRequest): Promise<SessionGrant> {
-      const parameters: Record<string, string[]> = {
-        portNumber: [String(request.remotePort)],
-        localPortNumber: [String(request.localPort ?? 0)],
-      };
-      if (request.remoteHost !== undefined) parameters.host = [request.remoteHost];
+      const parameters: Record<string, string[]> =
+        request.document === undefined
+          ? {
+              portNumber: [String(request.remotePort)],
+              localPortNumber: [String(request.localPort ?? 0)],
+              ...(request.remoteHost === undefined ? {} : { host: [request.remoteHost] }),
+              ...request.parameters,
+            }
+          : { ...request.parameters };
       const output = await call('StartSession', `target ${request.target}`, () =>
         client.send(
           new StartSessionCommand({
             Target: request.target,
-            DocumentName: request.remoteHost === undefined ? PORT_FORWARDING_DOCUMENT : REMOTE_HOST_DOCUMENT,
+            DocumentName: request.document ?? (request.remoteHost === undefined ? PORT_FORWARDING_DOCUMENT : REMOTE_HOST_DOCUMENT),
             Parameters: parameters,
             ...(request.reason === undefined ? {} : { Reason: request.reason }),
           }),

@@ -19,6 +19,7 @@ import {
 } from '../protocol/index.js';
 import type { ResumeResult } from '../aws/session-api.js';
 import { silentLogger, type Logger } from '../logging.js';
+import { ErrorCode, SsmTunnelError } from '../errors.js';
 import { batchingTransport } from './batching-transport.js';
 import { webSocketTransport } from './frame-transport.js';
 import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } from './reliable-channel.js';
@@ -31,6 +32,9 @@ export const CLIENT_VERSION = '1.2.677.0';
 
 /** Agent frames are ≤ 1144 bytes; anything near this cap is an attack or a bug (spec §14 sets none). */
 const MAX_INBOUND_FRAME = 256 * 1024;
+
+/** How long a closing WebSocket waits for the peer's close frame before the socket is dropped. */
+const CLOSE_ANSWER_WAIT_MS = 1000;
 
 export interface HandshakeOutcome {
   agentVersion: string;
@@ -81,7 +85,8 @@ export interface SessionEnded {
 export interface ClientDataChannelEvents {
   drain: [];
   disconnected: [reason: string];
-  reconnected: [];
+  /** The same session is carried again over a new WebSocket (ResumeSession). */
+  resumed: [];
   ended: [SessionEnded];
 }
 
@@ -154,25 +159,38 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     return this.channel.unacknowledgedCount;
   }
 
-  /** Connects and completes the handshake. Resolves once the session may carry data. */
-  open(): Promise<HandshakeOutcome> {
-    if (this.state !== 'idle') return Promise.reject(new Error(`data channel already ${this.state}`));
+  /**
+   * Connects and completes the handshake. Resolves once the session may carry data. `signal`
+   * cancels the opening at any stage: the WebSocket is closed, timers cleared, and the promise
+   * rejects with ERR_ABORTED (ending the session itself is the caller's job).
+   */
+  open(signal?: AbortSignal): Promise<HandshakeOutcome> {
+    if (this.state !== 'idle') return Promise.reject(new SsmTunnelError(ErrorCode.HANDSHAKE, `data channel already ${this.state}`, { retryable: false }));
+    if (signal?.aborted) return Promise.reject(new SsmTunnelError(ErrorCode.ABORTED, 'the data channel opening was cancelled', { cause: signal.reason }));
     this.state = 'opening';
     const timeoutMs = this.options.handshakeTimeoutMs ?? 30_000;
     return new Promise<HandshakeOutcome>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.failOpen(new SsmTunnelError(ErrorCode.ABORTED, 'the data channel opening was cancelled', { cause: signal?.reason }));
+      };
       const timer = setTimeout(() => {
-        this.failOpen(new Error(`no handshake from the agent within ${timeoutMs} ms`));
+        this.failOpen(new SsmTunnelError(ErrorCode.HANDSHAKE, `no handshake from the agent within ${timeoutMs} ms`));
       }, timeoutMs);
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
       this.openWaiter = {
         resolve: (h) => {
-          clearTimeout(timer);
+          settle();
           resolve(h);
         },
         reject: (e) => {
-          clearTimeout(timer);
+          settle();
           reject(e);
         },
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.connect(this.options.tokenValue).catch((error: Error) => this.failOpen(error));
     });
   }
@@ -220,6 +238,11 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
 
   private connect(tokenValue: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
+      // A resume attempt that outlived close(): nothing may be opened any more.
+      if (this.state === 'ended') {
+        reject(new SsmTunnelError(ErrorCode.TUNNEL_CLOSED, 'the data channel is closed'));
+        return;
+      }
       const ws = new WebSocket(this.options.streamUrl, {
         handshakeTimeout: this.options.dialTimeoutMs ?? 15_000,
         perMessageDeflate: false,
@@ -335,7 +358,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       if (this.state !== 'resuming') return;
       this.state = 'open';
       this.log.info('data channel resumed');
-      this.emit('reconnected');
+      this.emit('resumed');
     } catch (error) {
       if (this.state === 'ended') return;
       this.end({ reason: `cannot resume the session: ${(error as Error).message}`, byService: error instanceof AbortError || (error as Error).name === 'AbortError' });
@@ -373,7 +396,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     if (ws) {
       // A clean close frame; the socket is dropped if the peer does not answer it.
       ws.close(1000);
-      setTimeout(() => ws.terminate(), 1000).unref();
+      const dropTimer = setTimeout(() => ws.terminate(), CLOSE_ANSWER_WAIT_MS);
+      ws.once('close', () => clearTimeout(dropTimer));
     }
   }
 

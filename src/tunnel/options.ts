@@ -1,24 +1,9 @@
 import type { Logger } from 'pino';
 import type { AwsConnectionOptions, SessionApi } from '../aws/session-api.js';
 import type { TargetSpec } from '../aws/target-resolver.js';
+import type { ReconnectOptions } from '../session/options.js';
 
-export interface ReconnectOptions {
-  /** First delay before retrying a failed session start or resume. */
-  initialDelayMs: number;
-  /** Upper bound of a single delay. */
-  maxDelayMs: number;
-  /** Growth factor between attempts. */
-  factor: number;
-  /** Attempts before giving up; `Infinity` retries forever (the daemon's choice). */
-  maxRetries: number;
-}
-
-export const DEFAULT_RECONNECT: ReconnectOptions = {
-  initialDelayMs: 200,
-  maxDelayMs: 30_000,
-  factor: 2,
-  maxRetries: Infinity,
-};
+export { DEFAULT_RECONNECT, type ReconnectOptions } from '../session/options.js';
 
 /** A unix-domain socket to listen on instead of a TCP port. */
 export interface LocalSocketOptions {

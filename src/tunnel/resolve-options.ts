@@ -1,18 +1,13 @@
 import { isIP } from 'node:net';
-import { targetSpecProblem, type TargetSpec } from '../aws/target-resolver.js';
+import { targetSpecProblem } from '../aws/target-resolver.js';
 import type { ListenTarget } from './local-listener.js';
-import { DEFAULT_RECONNECT, type ReconnectOptions, type TunnelOptions } from './options.js';
+import { DEFAULT_RECONNECT, type SessionOptions } from '../session/options.js';
+import type { TunnelOptions } from './options.js';
 
-export interface ResolvedTunnelOptions {
-  target: TargetSpec;
-  remoteHost: string | undefined;
-  remotePort: number;
+/** A tunnel's options: what each of its sessions needs, plus where it listens and how many sessions. */
+export interface ResolvedTunnelOptions extends SessionOptions {
   listen: ListenTarget;
   sessions: number;
-  reconnect: ReconnectOptions;
-  connectTimeoutMs: number;
-  keepAlive: boolean;
-  keepAliveIntervalMs: number;
 }
 
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
@@ -88,11 +83,13 @@ export function resolveTunnelOptions(options: TunnelOptions): ResolvedTunnelOpti
   if (typeof reconnect.factor !== 'number' || !(reconnect.factor >= 1)) fail('reconnect.factor', 'a number ≥ 1', reconnect.factor);
   if (typeof reconnect.maxRetries !== 'number' || !(reconnect.maxRetries >= 0)) fail('reconnect.maxRetries', 'a number ≥ 0', reconnect.maxRetries);
   if (options.keepAlive !== undefined && typeof options.keepAlive !== 'boolean') fail('keepAlive', 'a boolean', options.keepAlive);
+  const listen = listenTarget(options);
   return {
     target,
     remoteHost,
     remotePort: port('remotePort', options.remotePort, 1),
-    listen: listenTarget(options),
+    localPort: listen.kind === 'tcp' ? listen.port : 0,
+    listen,
     sessions,
     reconnect,
     connectTimeoutMs: positive('connectTimeoutMs', options.connectTimeoutMs ?? 30_000),

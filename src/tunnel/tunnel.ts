@@ -8,8 +8,8 @@ import { silentLogger, type Logger } from '../logging.js';
 import { LocalListener } from './local-listener.js';
 import type { TunnelOptions } from './options.js';
 import { isLoopbackHost, resolveTunnelOptions, type ResolvedTunnelOptions } from './resolve-options.js';
-import { SessionSlot, type SlotState } from './session-slot.js';
-import type { TunnelSession } from './tunnel-session.js';
+import { SessionSlot, type SlotState } from '../session/session-slot.js';
+import type { SsmSession } from '../session/ssm-session.js';
 
 /**
  * - `connecting`: listening, the first session is being started
@@ -278,14 +278,14 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   }
 
   /** The first slot's session that is connected, else the first session at all. */
-  private primarySession(): TunnelSession | undefined {
+  private primarySession(): SsmSession | undefined {
     const sessions = this.slots.flatMap((slot) => (slot.session ? [slot.session] : []));
     return sessions.find((session) => session.connected) ?? sessions[0];
   }
 
   /** The least-loaded session, connected ones first (a resuming session keeps what it has, but queues). */
-  private pickSession(): TunnelSession | undefined {
-    let best: TunnelSession | undefined;
+  private pickSession(): SsmSession | undefined {
+    let best: SsmSession | undefined;
     for (const slot of this.slots) {
       const session = slot.session;
       if (session === undefined) continue;

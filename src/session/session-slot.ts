@@ -1,16 +1,16 @@
 import { EventEmitter } from 'node:events';
-import pRetry, { AbortError } from 'p-retry';
+import pRetry from 'p-retry';
 import type { SessionApi } from '../aws/session-api.js';
 import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import type { Logger } from '../logging.js';
-import type { ResolvedTunnelOptions } from './resolve-options.js';
-import { TunnelSession } from './tunnel-session.js';
+import type { SessionOptions } from './options.js';
+import { SsmSession } from './ssm-session.js';
 
 /**
  * - `starting`: the first session is being started
  * - `ready`: a session carries connections
  * - `resuming`: its WebSocket dropped; the same session is being resumed, connections are kept
- * - `restarting`: the session was lost; a new one is being started
+ * - `restarting`: the session was lost; a new one is being started (a reconnect)
  * - `failed`: retries are exhausted; the slot is done
  */
 export type SlotState = 'starting' | 'ready' | 'resuming' | 'restarting' | 'failed';
@@ -18,35 +18,40 @@ export type SlotState = 'starting' | 'ready' | 'resuming' | 'restarting' | 'fail
 export interface SessionSlotEvents {
   state: [state: SlotState, detail?: string];
   /** A session (the first or a replacement) is up and may take connections. */
-  session: [TunnelSession];
-  /** One attempt to start a session failed; another follows unless retries are exhausted. */
-  startFailed: [Error];
+  session: [SsmSession];
+  /** One attempt to start a session failed; another follows unless retries are exhausted or the owner stops. */
+  startFailed: [error: Error, attemptNumber: number];
   /** No more attempts: the last error. */
   gaveUp: [Error];
   connectionClosed: [ConnectionSummary];
 }
 
 /**
- * Keeps one SSM session alive for a tunnel: starts it, follows its resumes, and starts a new one
- * (backing off with jitter per the reconnect policy) whenever it is lost.
+ * Keeps one SSM session alive for its owner: starts it, follows its resumes, and starts a new one
+ * (backing off with jitter per the reconnect policy) whenever it is lost. The owner's signal stops
+ * it; terminate() then ends whatever was started, including a start still under way.
  */
 export class SessionSlot extends EventEmitter<SessionSlotEvents> {
-  private current: TunnelSession | undefined;
+  private current: SsmSession | undefined;
   private currentState: SlotState = 'starting';
   private establishing = false;
+  /** The start attempt in flight; it settles only after cleaning up (or handing over) its session. */
+  private attempt: Promise<unknown> = Promise.resolve();
+  /** The retry loop; settles once its outcome is adopted, or terminated when the owner stopped. */
+  private establishment: Promise<void> = Promise.resolve();
   private started = 0;
   private resumeCount = 0;
 
   constructor(
     private readonly api: SessionApi,
-    private readonly options: ResolvedTunnelOptions,
+    private readonly options: SessionOptions,
     private readonly log: Logger,
     private readonly signal: AbortSignal,
   ) {
     super();
   }
 
-  get session(): TunnelSession | undefined {
+  get session(): SsmSession | undefined {
     return this.current;
   }
 
@@ -68,8 +73,12 @@ export class SessionSlot extends EventEmitter<SessionSlotEvents> {
     this.establish();
   }
 
-  /** Ends the current session (TerminateSession); call after aborting the signal. */
+  /**
+   * Ends the current session (TerminateSession) and waits for a start under way to end its own;
+   * call after aborting the signal.
+   */
   async terminate(): Promise<void> {
+    await Promise.all([this.attempt, this.establishment]);
     const session = this.current;
     this.current = undefined;
     await session?.terminate();
@@ -79,14 +88,13 @@ export class SessionSlot extends EventEmitter<SessionSlotEvents> {
     if (this.establishing || this.signal.aborted) return;
     this.establishing = true;
     const { reconnect } = this.options;
-    pRetry(
-      async () => {
-        try {
-          return await TunnelSession.start(this.api, this.options, this.log);
-        } catch (error) {
-          this.emit('startFailed', error as Error);
-          throw error;
-        }
+    // p-retry stops waiting as soon as the signal fires, but the attempt it started runs on: it is
+    // kept in `attempt` so terminate() can wait until that attempt has ended its session.
+    this.establishment = pRetry(
+      (attemptNumber) => {
+        const attempt = this.startOnce(attemptNumber);
+        this.attempt = attempt.catch(() => undefined);
+        return attempt;
       },
       {
         retries: reconnect.maxRetries,
@@ -95,29 +103,39 @@ export class SessionSlot extends EventEmitter<SessionSlotEvents> {
         maxTimeout: reconnect.maxDelayMs,
         randomize: true,
         signal: this.signal,
-        onFailedAttempt: ({ error, attemptNumber }) => {
-          this.log.warn({ err: error.message, attemptNumber }, this.started > 0 ? 'cannot start a new session; retrying' : 'cannot start the session; retrying');
-        },
       },
     ).then(
-      (session) => {
+      async (session) => {
         this.establishing = false;
-        if (this.signal.aborted) {
-          void session.terminate();
-          return;
-        }
-        this.adopt(session);
+        if (this.signal.aborted) await session.terminate();
+        else this.adopt(session);
       },
       (error: Error) => {
         this.establishing = false;
-        if (this.signal.aborted || error instanceof AbortError) return;
+        if (this.signal.aborted) return;
         this.setState('failed', error.message);
         this.emit('gaveUp', error);
       },
     );
   }
 
-  private adopt(session: TunnelSession): void {
+  /** One start; a session that comes up after the owner stopped is terminated here, not adopted. */
+  private async startOnce(attemptNumber: number): Promise<SsmSession> {
+    let session: SsmSession;
+    try {
+      session = await SsmSession.start(this.api, this.options, this.log, this.signal);
+    } catch (error) {
+      if (!this.signal.aborted) this.emit('startFailed', error as Error, attemptNumber);
+      throw error;
+    }
+    if (this.signal.aborted) {
+      await session.terminate();
+      throw this.signal.reason;
+    }
+    return session;
+  }
+
+  private adopt(session: SsmSession): void {
     this.current = session;
     this.started += 1;
     session.on('connectionClosed', (summary) => this.emit('connectionClosed', summary));

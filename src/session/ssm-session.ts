@@ -1,17 +1,18 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { ClientDataChannel } from '../channel/client-data-channel.js';
-import type { SessionApi } from '../aws/session-api.js';
+import type { SessionApi, SessionGrant, StartSessionRequest } from '../aws/session-api.js';
 import { resolveTarget } from '../aws/target-resolver.js';
+import { ErrorCode, SsmTunnelError } from '../errors.js';
 import { BasicForwarder } from '../forward/basic-forwarder.js';
 import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { MuxForwarder } from '../forward/mux-forwarder.js';
 import { clientPortMode, Flag, type ClientPortModeDecision } from '../protocol/index.js';
 import type { Logger } from '../logging.js';
-import type { ResolvedTunnelOptions } from './resolve-options.js';
+import type { SessionOptions } from './options.js';
 
-export interface TunnelSessionEvents {
-  /** The session cannot continue; the tunnel starts another. */
+export interface SsmSessionEvents {
+  /** The session cannot continue; its owner starts another. */
   lost: [reason: string];
   /** The WebSocket dropped; the session is being resumed and connections are kept. */
   disconnected: [reason: string];
@@ -19,14 +20,23 @@ export interface TunnelSessionEvents {
   connectionClosed: [ConnectionSummary];
 }
 
-/** How long close() waits for the TerminateSession flag's acknowledgement before calling the API. */
+/** How long terminate() waits for the TerminateSession flag's acknowledgement before calling the API. */
 const TERMINATE_FLAG_WAIT_MS = 1000;
+/**
+ * A start cancelled while StartSession is in flight waits this long for the session id, so the
+ * session can be terminated instead of staying open at the service until its idle timeout.
+ */
+const IN_FLIGHT_START_WAIT_MS = 5000;
+
+function abortedError(signal: AbortSignal): SsmTunnelError {
+  return new SsmTunnelError(ErrorCode.ABORTED, 'the session start was cancelled', { cause: signal.reason });
+}
 
 /**
- * One SSM session serving a tunnel: StartSession, the data channel, and the forwarder the agent's
- * version calls for (port-forwarding.md §2.2).
+ * One SSM session: StartSession, the data channel, and the forwarder the agent's version calls
+ * for (docs/forwarding.md). Whoever starts it owns its end: terminate(), or losing it.
  */
-export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
+export class SsmSession extends EventEmitter<SsmSessionEvents> {
   readonly sessionId: string;
   /** The node the session runs on: the target itself, or what its name or tags resolved to. */
   readonly targetId: string;
@@ -44,7 +54,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     channel: ClientDataChannel,
     targetId: string,
     agentVersion: string,
-    options: ResolvedTunnelOptions,
+    options: SessionOptions,
     log: Logger,
   ) {
     super();
@@ -62,22 +72,33 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     this.forwarder.on('fatal', (error) => this.lose(`port forwarding failed: ${error.message}`, false));
     channel.on('ended', (ended) => this.lose(ended.reason, ended.byService));
     channel.on('disconnected', (reason) => this.emit('disconnected', reason));
-    channel.on('reconnected', () => this.emit('resumed'));
+    channel.on('resumed', () => this.emit('resumed'));
     if (options.keepAlive) this.startKeepAlive(options.keepAliveIntervalMs);
   }
 
   /**
    * Resolves the target (a name or tags are looked up anew each time, so a replaced node is found),
-   * starts a session and completes its handshake; a session that fails half-way is terminated.
+   * starts a session and completes its handshake. A start that fails or is aborted at any stage
+   * leaves nothing behind: the WebSocket is closed and the session terminated before this rejects
+   * (a StartSession in flight is awaited up to IN_FLIGHT_START_WAIT_MS for its id).
    */
-  static async start(api: SessionApi, options: ResolvedTunnelOptions, logger: Logger): Promise<TunnelSession> {
+  static async start(api: SessionApi, options: SessionOptions, logger: Logger, signal: AbortSignal): Promise<SsmSession> {
+    if (signal.aborted) throw abortedError(signal);
     const targetId = await resolveTarget(options.target, api);
-    const grant = await api.startSession({
-      target: targetId,
-      remoteHost: options.remoteHost,
-      remotePort: options.remotePort,
-      localPort: options.listen.kind === 'tcp' ? options.listen.port : 0,
-    });
+    if (signal.aborted) throw abortedError(signal);
+    const grant = await startOwned(
+      api,
+      {
+        target: targetId,
+        remoteHost: options.remoteHost,
+        remotePort: options.remotePort,
+        localPort: options.localPort,
+        ...(options.document === undefined ? {} : { document: options.document }),
+        ...(options.documentParameters === undefined ? {} : { parameters: options.documentParameters }),
+      },
+      logger,
+      signal,
+    );
     const log = logger.child({ sessionId: grant.sessionId, ...(targetId === options.target ? {} : { targetId }) });
     const channel = new ClientDataChannel({
       sessionId: grant.sessionId,
@@ -96,18 +117,23 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     };
     channel.on('ended', onEarlyEnd);
     try {
-      const handshake = await channel.open();
+      const handshake = await channel.open(signal);
       channel.off('ended', onEarlyEnd);
-      if (endedEarly !== undefined) throw new Error(endedEarly);
+      if (endedEarly !== undefined) throw new SsmTunnelError(ErrorCode.SESSION_ENDED, endedEarly);
+      if (signal.aborted) throw abortedError(signal);
       if (handshake.properties.type !== undefined && handshake.properties.type !== 'LocalPortForwarding') {
-        throw new Error(`the session is not a port-forwarding session (type ${JSON.stringify(handshake.properties.type)})`);
+        throw new SsmTunnelError(
+          ErrorCode.HANDSHAKE,
+          `the session is not a port-forwarding session (type ${JSON.stringify(handshake.properties.type)})`,
+          { retryable: false },
+        );
       }
-      const session = new TunnelSession(api, channel, targetId, handshake.agentVersion, options, log);
+      const session = new SsmSession(api, channel, targetId, handshake.agentVersion, options, log);
       log.info({ agentVersion: handshake.agentVersion, mode: session.mode.mux ? 'mux' : 'basic' }, 'session started');
       return session;
     } catch (error) {
       channel.close();
-      api.terminateSession(grant.sessionId).catch((e: Error) => log.debug({ err: e.message }, 'TerminateSession after a failed start'));
+      await terminateQuietly(api, grant.sessionId, log, 'TerminateSession after a failed start');
       throw error;
     }
   }
@@ -130,7 +156,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
 
   /**
    * Ends the session: the TerminateSession flag where the agent understands it, and the API when the
-   * flag is not acknowledged in time or not supported (data-channel.md §11.5).
+   * flag is not acknowledged in time or not supported (docs/protocol.md).
    */
   async terminate(): Promise<void> {
     if (this.finished) return;
@@ -161,7 +187,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     this.channel.close();
     if (!byService) {
       // We gave up on it; make sure the service does not keep it open.
-      this.api.terminateSession(this.sessionId).catch((e: Error) => this.log.debug({ err: e.message }, 'TerminateSession after losing the session'));
+      void terminateQuietly(this.api, this.sessionId, this.log, 'TerminateSession after losing the session');
     }
     this.emit('lost', reason);
   }
@@ -180,4 +206,54 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     this.keepAliveTimer = undefined;
   }
+}
+
+/** TerminateSession whose failure is only logged: the service ends the session on its idle timeout. */
+async function terminateQuietly(api: SessionApi, sessionId: string, log: Logger, what: string): Promise<void> {
+  try {
+    await api.terminateSession(sessionId);
+  } catch (error) {
+    log.debug({ err: (error as Error).message, sessionId }, `${what} failed`);
+  }
+}
+
+/**
+ * StartSession, owning its outcome even when `signal` fires while it is in flight: the call is
+ * awaited up to IN_FLIGHT_START_WAIT_MS more and the session it created terminated, then the start
+ * rejects with ERR_ABORTED. A grant that arrives later still is terminated when it does.
+ */
+async function startOwned(api: SessionApi, request: StartSessionRequest, log: Logger, signal: AbortSignal): Promise<SessionGrant> {
+  const pending = api.startSession(request);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    onAbort = () => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  let outcome: SessionGrant | 'aborted';
+  try {
+    outcome = await Promise.race([pending, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort!);
+  }
+  if (outcome !== 'aborted') return outcome;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), IN_FLIGHT_START_WAIT_MS);
+  });
+  const settled = pending.then(
+    (grant) => grant,
+    () => undefined,
+  );
+  try {
+    const grant = await Promise.race([settled, late]);
+    if (grant === 'late') {
+      log.warn({ waitedMs: IN_FLIGHT_START_WAIT_MS }, 'StartSession did not answer after the start was cancelled; its session will be terminated if it ever does');
+      void settled.then((lateGrant) => lateGrant && terminateQuietly(api, lateGrant.sessionId, log, 'TerminateSession of a cancelled start'));
+    } else if (grant !== undefined) {
+      await terminateQuietly(api, grant.sessionId, log, 'TerminateSession of a cancelled start');
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  throw abortedError(signal);
 }
