@@ -1,19 +1,21 @@
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { ClientDataChannel } from '../channel/client-data-channel.js';
 import type { SessionApi, SessionGrant, StartSessionRequest } from '../aws/session-api.js';
 import { resolveTarget } from '../aws/target-resolver.js';
 import { ErrorCode, SsmTunnelError } from '../errors.js';
 import { BasicForwarder } from '../forward/basic-forwarder.js';
-import type { ConnectionSummary } from '../forward/forwarding-channel.js';
+import type { ConnectionSummary, LocalStream } from '../forward/forwarding-channel.js';
 import { MuxForwarder } from '../forward/mux-forwarder.js';
-import { clientPortMode, Flag, type ClientPortModeDecision } from '../protocol/index.js';
+import { clientPortMode, clientStreamMode, Flag, type ClientPortModeDecision } from '../protocol/index.js';
 import type { Logger } from '../logging.js';
 import type { SessionOptions } from './options.js';
 
 export interface SsmSessionEvents {
-  /** The session cannot continue; its owner starts another. */
-  lost: [reason: string];
+  /**
+   * The session cannot continue; its owner starts another. `byService`: the service or agent ended
+   * it (for an SSH-style session, how the destination closing shows), rather than us giving up.
+   */
+  lost: [reason: string, byService: boolean];
   /** The WebSocket dropped; the session is being resumed and connections are kept. */
   disconnected: [reason: string];
   resumed: [];
@@ -54,6 +56,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     channel: ClientDataChannel,
     targetId: string,
     agentVersion: string,
+    portForwarding: boolean,
     options: SessionOptions,
     log: Logger,
   ) {
@@ -63,7 +66,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     this.sessionId = channel.sessionId;
     this.targetId = targetId;
     this.agentVersion = agentVersion;
-    this.mode = clientPortMode(agentVersion);
+    this.mode = portForwarding ? clientPortMode(agentVersion) : clientStreamMode(agentVersion);
     this.log = log;
     this.forwarder = this.mode.mux
       ? new MuxForwarder(channel, { smuxKeepAlive: this.mode.smuxKeepAlive, logger: log })
@@ -128,7 +131,9 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
           { retryable: false },
         );
       }
-      const session = new SsmSession(api, channel, targetId, handshake.agentVersion, options, log);
+      // No type (AWS-StartSSHSession): the agent forwards one connection in basic mode (docs/forwarding.md).
+      const portForwarding = handshake.properties.type === 'LocalPortForwarding';
+      const session = new SsmSession(api, channel, targetId, handshake.agentVersion, portForwarding, options, log);
       log.info({ agentVersion: handshake.agentVersion, mode: session.mode.mux ? 'mux' : 'basic' }, 'session started');
       return session;
     } catch (error) {
@@ -150,8 +155,13 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     return this.channel.connected;
   }
 
-  handle(socket: Socket, id: number): void {
+  handle(socket: LocalStream, id: number): void {
     this.forwarder.handle(socket, id);
+  }
+
+  /** Waits until the agent acknowledged everything sent so far; false when `timeoutMs` passed first. */
+  flush(timeoutMs: number): Promise<boolean> {
+    return this.channel.flush(timeoutMs);
   }
 
   /**
@@ -189,7 +199,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
       // We gave up on it; make sure the service does not keep it open.
       void terminateQuietly(this.api, this.sessionId, this.log, 'TerminateSession after losing the session');
     }
-    this.emit('lost', reason);
+    this.emit('lost', reason, byService);
   }
 
   private startKeepAlive(intervalMs: number): void {

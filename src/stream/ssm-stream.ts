@@ -49,7 +49,7 @@ export class SsmStream extends LinkedDuplex {
     this.log = log;
     this.inner = new LinkedDuplex();
     LinkedDuplex.link(this, this.inner);
-    session.on('lost', (reason) => this.onSessionLost(reason));
+    session.on('lost', (reason, byService) => this.onSessionLost(reason, byService));
     session.handle(this.inner, 1);
   }
 
@@ -81,11 +81,16 @@ export class SsmStream extends LinkedDuplex {
     return this.ending;
   }
 
-  private onSessionLost(reason: string): void {
+  private onSessionLost(reason: string, byService: boolean): void {
     this.sessionLost = true;
-    this.log.info({ reason }, 'session ended');
+    if (!byService) {
+      // The WebSocket could not be resumed (or the forwarding failed): bytes may be missing.
+      this.destroy(new SsmTunnelError(ErrorCode.SESSION_ENDED, `the session was lost: ${reason}`));
+      return;
+    }
     // The service ending the session is how an SSH-style session reports the destination closing:
     // what arrived before it is still read, then the stream ends.
+    this.log.info({ reason }, 'session ended');
     this.endReadable();
     if (!this.writableEnded) this.end();
   }

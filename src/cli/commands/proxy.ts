@@ -27,6 +27,9 @@ interface ProxyArgs {
 
 const LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
+/** Quiet by default: ssh shows stderr to the user on every connection. */
+const DEFAULT_LEVEL: LevelWithSilent = 'warn';
+const DEFAULT_FORMAT: LogFormat = 'auto';
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export const proxyCommand: CommandModule<object, ProxyArgs> = {
@@ -44,8 +47,8 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
       .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
-      .option('log-level', { choices: LEVELS, default: 'warn' as LevelWithSilent, describe: 'Log level (logs go to stderr)' })
-      .option('log-format', { choices: FORMATS, default: 'auto' as LogFormat, describe: 'auto: readable on a terminal, JSON otherwise' })
+      .option('log-level', { choices: LEVELS, default: DEFAULT_LEVEL, describe: 'Log level (logs go to stderr)' })
+      .option('log-format', { choices: FORMATS, default: DEFAULT_FORMAT, describe: 'auto: readable on a terminal, JSON otherwise' })
       .check((argv) => {
         const targets = [argv.host, argv.target, argv.tag].filter((given) => given !== undefined).length;
         if (targets !== 1) throw new Error('name the target once: HOST, --target or --tag');
