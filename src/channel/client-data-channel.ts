@@ -80,6 +80,11 @@ export interface SessionEnded {
   reason: string;
   /** True when the service said so (channel_closed, no resume token), false when we gave up. */
   byService: boolean;
+  /**
+   * The agent closed the channel without an error output: the session ran to its end (how an
+   * SSH-style session reports that its destination closed), rather than failing.
+   */
+  completed?: boolean;
 }
 
 export interface ClientDataChannelEvents {
@@ -136,7 +141,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.channel.on('drain', () => this.emit('drain'));
     this.channel.on('channelClosed', (closed) => {
       const reason = closed.output === '' ? 'the service closed the session' : `the service closed the session: ${closed.output}`;
-      this.end({ reason, byService: true });
+      this.end({ reason, byService: true, completed: closed.output === '' });
     });
     this.channel.on('resendTimeout', (sequenceNumber) => {
       this.end({ reason: `message ${sequenceNumber} was never acknowledged`, byService: false });

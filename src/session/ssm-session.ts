@@ -12,10 +12,10 @@ import type { SessionOptions } from './options.js';
 
 export interface SsmSessionEvents {
   /**
-   * The session cannot continue; its owner starts another. `byService`: the service or agent ended
-   * it (for an SSH-style session, how the destination closing shows), rather than us giving up.
+   * The session cannot continue; its owner starts another. `completed`: the agent ended it without
+   * an error (for an SSH-style session, how the destination closing shows).
    */
-  lost: [reason: string, byService: boolean];
+  lost: [reason: string, completed: boolean];
   /** The WebSocket dropped; the session is being resumed and connections are kept. */
   disconnected: [reason: string];
   resumed: [];
@@ -73,7 +73,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
       : new BasicForwarder(channel, log);
     this.forwarder.on('connectionClosed', (summary) => this.emit('connectionClosed', summary));
     this.forwarder.on('fatal', (error) => this.lose(`port forwarding failed: ${error.message}`, false));
-    channel.on('ended', (ended) => this.lose(ended.reason, ended.byService));
+    channel.on('ended', (ended) => this.lose(ended.reason, ended.byService, ended.completed === true));
     channel.on('disconnected', (reason) => this.emit('disconnected', reason));
     channel.on('resumed', () => this.emit('resumed'));
     if (options.keepAlive) this.startKeepAlive(options.keepAliveIntervalMs);
@@ -189,7 +189,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     this.log.info('session terminated');
   }
 
-  private lose(reason: string, byService: boolean): void {
+  private lose(reason: string, byService: boolean, completed = false): void {
     if (this.finished) return;
     this.finished = true;
     this.stopKeepAlive();
@@ -199,7 +199,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
       // We gave up on it; make sure the service does not keep it open.
       void terminateQuietly(this.api, this.sessionId, this.log, 'TerminateSession after losing the session');
     }
-    this.emit('lost', reason, byService);
+    this.emit('lost', reason, completed);
   }
 
   private startKeepAlive(intervalMs: number): void {

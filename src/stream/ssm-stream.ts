@@ -1,7 +1,6 @@
-import pRetry from 'p-retry';
 import type { SessionApi } from '../aws/session-api.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
-import { ErrorCode, isRetryable, SsmTunnelError } from '../errors.js';
+import { ErrorCode, SsmTunnelError } from '../errors.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { SsmSession } from '../session/ssm-session.js';
 import { LinkedDuplex } from './linked-duplex.js';
@@ -13,8 +12,6 @@ import { resolveStreamOptions, type StreamOptions } from './options.js';
  * carries a session at all; past this the link is dead and the bytes cannot arrive anyway.
  */
 const FLUSH_WAIT_MS = 10_000;
-/** Attempts to start the session for errors worth another try (throttling, a failed WebSocket). */
-const START_RETRIES = 2;
 
 /**
  * One connection to a destination through one SSM session, as a Duplex: what is written goes to the
@@ -49,7 +46,7 @@ export class SsmStream extends LinkedDuplex {
     this.log = log;
     this.inner = new LinkedDuplex();
     LinkedDuplex.link(this, this.inner);
-    session.on('lost', (reason, byService) => this.onSessionLost(reason, byService));
+    session.on('lost', (reason, completed) => this.onSessionLost(reason, completed));
     session.handle(this.inner, 1);
   }
 
@@ -81,15 +78,15 @@ export class SsmStream extends LinkedDuplex {
     return this.ending;
   }
 
-  private onSessionLost(reason: string, byService: boolean): void {
+  private onSessionLost(reason: string, completed: boolean): void {
     this.sessionLost = true;
-    if (!byService) {
-      // The WebSocket could not be resumed (or the forwarding failed): bytes may be missing.
+    if (!completed) {
+      // The agent failed, the WebSocket could not be resumed, or the forwarding broke: bytes may be missing.
       this.destroy(new SsmTunnelError(ErrorCode.SESSION_ENDED, `the session was lost: ${reason}`));
       return;
     }
-    // The service ending the session is how an SSH-style session reports the destination closing:
-    // what arrived before it is still read, then the stream ends.
+    // The agent completing the session is how an SSH-style session reports the destination
+    // closing: what arrived before it is still read, then the stream ends.
     this.log.info({ reason }, 'session ended');
     this.endReadable();
     if (!this.writableEnded) this.end();
@@ -109,11 +106,9 @@ export async function openStream(options: StreamOptions): Promise<SsmStream> {
   const signal = options.signal ?? new AbortController().signal;
   let session: SsmSession;
   try {
-    session = await pRetry(() => SsmSession.start(api, sessionOptions, log, signal), {
-      retries: START_RETRIES,
-      shouldRetry: ({ error }) => isRetryable(error),
-      signal,
-    });
+    // One attempt (the SDK retries throttling and server errors itself): ssh, the usual caller,
+    // reports a failure at once rather than hanging, and the user runs it again.
+    session = await SsmSession.start(api, sessionOptions, log, signal);
   } catch (error) {
     release();
     throw error;
