@@ -68,8 +68,10 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       import('../../errors.js'),
     ]);
     const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    // One line, code first: `ssm-tunnel proxy: TargetNotConnected: StartSession for target i-… failed: …`.
     const fail = (error: unknown, status: number): never => {
-      process.stderr.write(`ssm-tunnel proxy: ${errorCode(error)}: ${(error as Error).message}\n`);
+      const code = errorCode(error);
+      process.stderr.write(`ssm-tunnel proxy: ${code}: ${(error as Error).message.replace(`${code}: `, '')}\n`);
       process.exit(status);
     };
     // A signal before the session is up cancels the start; after, it closes the stream.
