@@ -119,6 +119,26 @@ describe.skipIf(skipReason !== undefined)('ssh and scp through ssm-tunnel proxy 
     expect(lastSession().target).toBe(TARGET);
   });
 
+  it('works from an ~/.ssh/config block with HostName name:<Name tag>, as the README shows', async () => {
+    const config = join(sshd.dir, 'ssh_config');
+    await writeFile(
+      config,
+      [
+        'Host bastion',
+        '    HostName name:bastion',
+        `    Port ${sshd.port}`,
+        `    User ${sshd.user}`,
+        `    ProxyCommand ${proxyCommand()}`,
+        '',
+      ].join('\n'),
+    );
+    const options = sshd.clientOptions.slice(0, sshd.clientOptions.indexOf('-F'));
+    const { code, stdout, stderr } = await spawnTool('ssh', [...options, '-F', config, 'bastion', 'echo from the config']).exited;
+    expect(code, stderr).toBe(0);
+    expect(stdout.toString()).toBe('from the config\n');
+    expect(lastSession().target).toBe(TARGET);
+  });
+
   it('carries 16 MiB up and 16 MiB down byte-exact', async () => {
     const up = await ssh(TARGET, 'sha256sum', { stdinFile: bigFile }).exited;
     expect(up.code, up.stderr).toBe(0);
