@@ -2,7 +2,7 @@ import { ApiError, validationError } from './api-errors.js';
 
 /*
  * The Port session documents: parameter validation and defaults, and the resolved `properties` the
- * agent hands to the client in the handshake (docs/forwarding.md). The two port-forwarding ones set
+ * agent hands to the client in the handshake (docs/forwarding.md §1.2). The two port-forwarding ones set
  * `type: LocalPortForwarding`; AWS-StartSSHSession sets no `type`, which makes the agent run basic
  * mode and end the session when the destination closes.
  */
@@ -13,14 +13,14 @@ export const SSH_DOCUMENT = 'AWS-StartSSHSession';
 
 export interface ResolvedDocument {
   documentName: string;
-  /** All values are strings, in the order the agent echoes them (port-forwarding.md §1.1). */
+  /** All values are strings, in the order the agent echoes them (docs/forwarding.md §1.1). */
   properties: Record<string, string>;
   /** `host` of the ToRemoteHost document; undefined for the plain document (the target itself). */
   host?: string;
   port: number;
 }
 
-// port-forwarding.md §1.3: decimal, no leading zeros; portNumber 1–65535, localPortNumber 0–65535.
+// docs/forwarding.md §1.2: decimal, no leading zeros; portNumber 1–65535, localPortNumber 0–65535.
 const PORT_PATTERN = /^(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 const LOCAL_PORT_PATTERN = /^(?:0|[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 

@@ -9,7 +9,7 @@ const TARGET = 'i-0123456789abcdef0';
 
 const syn = (id: number): Buffer => encodeSmuxFrame({ cmd: SmuxCommand.SYN, streamId: id, data: Buffer.alloc(0) });
 const fin = (id: number): Buffer => encodeSmuxFrame({ cmd: SmuxCommand.FIN, streamId: id, data: Buffer.alloc(0) });
-/** PSH frames of at most 32768 bytes, as an smux sender splits a write (port-forwarding.md §4.3). */
+/** PSH frames of at most 32768 bytes, as an smux sender splits a write (docs/forwarding.md §3.4). */
 function psh(id: number, data: Buffer): Buffer {
   const frames: Buffer[] = [];
   for (let offset = 0; offset < data.length; offset += 32_768) {

@@ -2,7 +2,7 @@ import type { CommandModule } from 'yargs';
 import type { LevelWithSilent } from 'pino';
 import type { LogFormat } from '../logger.js';
 import type { SsmStream } from '../../stream/ssm-stream.js';
-import { badTagPair, parseTags } from '../tag-pairs.js';
+import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 
 /*
  * `ssm-tunnel proxy`: one connection over stdin/stdout, for ssh's ProxyCommand. ssh starts it for
@@ -10,11 +10,9 @@ import { badTagPair, parseTags } from '../tag-pairs.js';
  * destination's bytes and nothing else; logs and errors go to stderr.
  */
 
-interface ProxyArgs {
+interface ProxyArgs extends TargetArgs {
   host?: string;
   port?: number;
-  target?: string;
-  tag?: string[];
   'remote-host'?: string;
   'remote-port'?: number;
   document?: string;
@@ -36,11 +34,15 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
   command: 'proxy [host] [port]',
   describe: 'Carry one connection over stdin/stdout, for ssh ProxyCommand',
   builder: (y) =>
-    y
-      .positional('host', { type: 'string', describe: 'Target (i-…, mi-…, name:<Name tag>), as ssh passes %h' })
-      .positional('port', { type: 'number', describe: 'Destination port, as ssh passes %p' })
-      .option('target', { type: 'string', describe: 'Instance or managed node id (i-…, mi-…), or name:<Name tag>' })
-      .option('tag', { type: 'string', array: true, describe: 'Find the target by tag instead: Key=Value (repeat to require several)' })
+    targetOptions(
+      y
+        .positional('host', { type: 'string', describe: 'The target (i-…, mi-…, name:<Name tag>), as ssh passes %h; or use --target' })
+        .positional('port', { type: 'number', describe: 'Destination port, as ssh passes %p; or use --remote-port' })
+        // HOST is --target given positionally, before targetOptions checks that exactly one target is named.
+        .middleware((argv) => {
+          if (argv.host !== undefined && argv.target === undefined) argv.target = argv.host;
+        }, true),
+    )
       .option('remote-host', { type: 'string', describe: 'Destination as seen from the target (default: the target itself)' })
       .option('remote-port', { type: 'number', describe: 'Destination port (default 22)' })
       .option('document', { type: 'string', describe: 'Session document (default AWS-StartSSHSession; with --remote-host AWS-StartPortForwardingSessionToRemoteHost)' })
@@ -50,10 +52,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('log-level', { choices: LEVELS, default: DEFAULT_LEVEL, describe: 'Log level (logs go to stderr)' })
       .option('log-format', { choices: FORMATS, default: DEFAULT_FORMAT, describe: 'auto: readable on a terminal, JSON otherwise' })
       .check((argv) => {
-        const targets = [argv.host, argv.target, argv.tag].filter((given) => given !== undefined).length;
-        if (targets !== 1) throw new Error('name the target once: HOST, --target or --tag');
-        const badTag = badTagPair(argv.tag);
-        if (badTag !== undefined) throw new Error(`--tag must be Key=Value, got ${JSON.stringify(badTag)}`);
+        if (argv.host !== undefined && argv.target !== argv.host) throw new Error('name the target once: HOST or --target');
         if (argv.port !== undefined && argv['remote-port'] !== undefined) throw new Error('give the port once: PORT or --remote-port');
         const port = argv.port ?? argv['remote-port'];
         if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new Error('the port must be an integer 1–65535');
@@ -87,7 +86,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
     const port = args.port ?? args['remote-port'];
     try {
       stream = await openStream({
-        target: args.host ?? args.target ?? { tag: parseTags(args.tag ?? []) },
+        target: targetFromArgs(args),
         ...(args['remote-host'] === undefined ? {} : { remoteHost: args['remote-host'] }),
         ...(port === undefined ? {} : { remotePort: port }),
         ...(args.document === undefined ? {} : { document: args.document }),
