@@ -44,7 +44,10 @@ export class SsmStream extends LinkedDuplex {
     this.mode = session.mode.mux ? 'mux' : 'basic';
     this.release = release;
     this.log = log;
-    this.inner = new LinkedDuplex();
+    // The forwarder writes the destination's bytes into `inner`. With no room in its writable buffer
+    // a write is either handed across at once or reported as backpressure, so nothing is left
+    // behind in it when the forwarder destroys it as the session ends: the last bytes are read.
+    this.inner = new LinkedDuplex({ writableHighWaterMark: 1 });
     LinkedDuplex.link(this, this.inner);
     session.on('lost', (reason, completed) => this.onSessionLost(reason, completed));
     session.handle(this.inner, 1);
@@ -53,17 +56,17 @@ export class SsmStream extends LinkedDuplex {
   /** Terminates the session and destroys the stream; resolves once the session is ended. */
   async close(): Promise<void> {
     this.destroy();
-    await this.end$();
+    await this.endSession();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     super._destroy(error, () => {
-      void this.end$().then(() => callback(error));
+      void this.endSession().then(() => callback(error));
     });
   }
 
   /** Ends the session once: after what was written is acknowledged when the writable side finished cleanly. */
-  private end$(): Promise<void> {
+  private endSession(): Promise<void> {
     this.ending ??= (async () => {
       if (!this.sessionLost) {
         if (this.writableFinished && !this.errored) {

@@ -95,6 +95,19 @@ describe('openStream', () => {
     await waitFor(() => onlySession().state === 'terminated', 'the session to end');
   });
 
+  it('still delivers every byte the destination sent before closing when the reader was slow', async () => {
+    const answer = randomBytes(512 * 1024);
+    const aws = await setUp(await answerAndCloseServer(answer));
+    stream = await openStream({ ...aws, target: TARGET, remotePort: destination!.port });
+    stream.write('send it');
+    // Nothing is read until the destination has closed and the agent has ended the session.
+    await waitFor(() => onlySession().state !== 'connected', 'the agent to end the session');
+    const chunks: Buffer[] = [];
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await once(stream, 'close');
+    expect(Buffer.concat(chunks).equals(answer)).toBe(true);
+  });
+
   it('rejects with the service error and leaves nothing open when the target is not connected', async () => {
     const aws = await setUp(await echoServer());
     await expect(openStream({ ...aws, target: 'i-00000000000000000' })).rejects.toMatchObject({ name: 'TargetNotConnected' });
