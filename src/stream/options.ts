@@ -3,7 +3,7 @@ import type { AwsConnectionOptions, SessionApi } from '../aws/session-api.js';
 import { targetSpecProblem, type TargetSpec } from '../aws/target-resolver.js';
 import { InvalidOptionError } from '../errors.js';
 import { DEFAULT_RECONNECT, type ReconnectOptions, type SessionOptions } from '../session/options.js';
-import { isValidHost } from '../tunnel/resolve-options.js';
+import { isValidHost } from '../util/net.js';
 
 /** The document IAM policies for SSH usually allow; its agent side ends the session when the destination closes. */
 export const SSH_DOCUMENT = 'AWS-StartSSHSession';

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isValidHost } from '../util/net.js';
 import { targetSpecProblem } from '../aws/target-resolver.js';
 import type { ListenTarget } from './local-listener.js';
 import { DEFAULT_RECONNECT, type SessionOptions } from '../session/options.js';
@@ -8,12 +8,6 @@ import type { TunnelOptions } from './options.js';
 export interface ResolvedTunnelOptions extends SessionOptions {
   listen: ListenTarget;
   sessions: number;
-}
-
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
-
-export function isValidHost(host: string): boolean {
-  return isIP(host) !== 0 || HOSTNAME.test(host);
 }
 
 export function isLoopbackHost(host: string): boolean {
