@@ -19,6 +19,8 @@ interface ProxyArgs extends TargetArgs {
   region?: string;
   profile?: string;
   endpoint?: string;
+  proxy?: string;
+  'ca-bundle'?: string;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
 }
@@ -49,6 +51,8 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
       .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
+      .option('proxy', { type: 'string', describe: 'Outbound proxy for the API and the data channel: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
+      .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
       .option('log-level', { choices: LEVELS, default: DEFAULT_LEVEL, describe: 'Log level (logs go to stderr)' })
       .option('log-format', { choices: FORMATS, default: DEFAULT_FORMAT, describe: 'auto: readable on a terminal, JSON otherwise' })
       .check((argv) => {
@@ -93,6 +97,8 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
         region: args.region,
         profile: args.profile,
         endpoint: args.endpoint,
+        proxy: args.proxy,
+        caBundle: args['ca-bundle'],
         logger,
         signal: abort.signal,
       });
