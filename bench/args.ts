@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 export const TUNNEL_SCENARIOS = ['throughput', 'latency', 'connect', 'idle'] as const;
 export type TunnelScenario = (typeof TUNNEL_SCENARIOS)[number];
 /** Scenarios that print a section of their own instead of a column of the main table. */
-export const SECTION_SCENARIOS = ['codec', 'session-pool'] as const;
+export const SECTION_SCENARIOS = ['codec', 'session-pool', 'startup'] as const;
 export type SectionScenario = (typeof SECTION_SCENARIOS)[number];
 export const SCENARIOS = [...TUNNEL_SCENARIOS, ...SECTION_SCENARIOS] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];

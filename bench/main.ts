@@ -1,13 +1,14 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseBenchArgs, SECTION_SCENARIOS, TUNNEL_SCENARIOS, USAGE, type BenchConfig, type SectionScenario } from './args.js';
 import { runCodecBenchmark } from './codec.js';
 import { startDestinations } from './destinations.js';
 import { killAll } from './processes.js';
-import { describeMachine, renderReport } from './report.js';
+import { describeMachine, renderReport, updateSections } from './report.js';
 import type { RowResult } from './results.js';
 import { runRow } from './rows.js';
 import { runSessionPoolBenchmark } from './session-pool.js';
+import { runStartupBenchmark } from './startup.js';
 
 /*
  * Benchmark entry point: `node dist/bench/main.js [scenario...] [options]` (see USAGE). Measures
@@ -21,6 +22,7 @@ const DEFAULT_OUT_PATH = fileURLToPath(new URL('../../bench/results.md', import.
 const SECTIONS: Record<SectionScenario, { title: string; run: (config: BenchConfig) => string | Promise<string> }> = {
   codec: { title: 'Codec micro-benchmark', run: () => runCodecBenchmark() },
   'session-pool': { title: 'Session pools through the paced emulator', run: (config) => runSessionPoolBenchmark(config.quick) },
+  startup: { title: 'Startup time', run: (config) => runStartupBenchmark(config.quick) },
 };
 
 async function run(config: BenchConfig, commandLine: string): Promise<void> {
@@ -43,6 +45,11 @@ async function run(config: BenchConfig, commandLine: string): Promise<void> {
   const markdown = renderReport({ results, sections, config, machine, date: new Date(), commandLine });
   process.stdout.write(markdown);
   if (config.outPath !== undefined) {
+    if (results.length === 0 && existsSync(config.outPath)) {
+      writeFileSync(config.outPath, updateSections(readFileSync(config.outPath, 'utf8'), sections));
+      process.stderr.write(`updated ${sections.map((s) => s.title).join(', ')} in ${config.outPath}\n`);
+      return;
+    }
     writeFileSync(config.outPath, markdown);
     writeFileSync(config.outPath.replace(/(\.md)?$/, '.json'), `${JSON.stringify({ config, results }, null, 2)}\n`);
     process.stderr.write(`wrote ${config.outPath}\n`);

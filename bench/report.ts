@@ -251,3 +251,24 @@ export function renderReport(report: Report): string {
   for (const section of report.sections) parts.push('', `## ${section.title}`, '', section.markdown);
   return `${parts.join('\n')}\n`;
 }
+
+/**
+ * `existing` (an earlier report) with each of `sections` put in place of its namesake, or added
+ * at the end: a run of section scenarios alone (e.g. `npm run bench -- startup`) updates its
+ * sections and keeps the other figures.
+ */
+export function updateSections(existing: string, sections: { title: string; markdown: string }[]): string {
+  let text = existing.trimEnd();
+  for (const section of sections) {
+    const heading = `\n## ${section.title}\n`;
+    const block = `${heading}\n${section.markdown}\n`;
+    const start = text.indexOf(heading);
+    if (start < 0) {
+      text = `${text}\n${block}`;
+      continue;
+    }
+    const next = text.indexOf('\n## ', start + heading.length);
+    text = `${text.slice(0, start)}${block}${next < 0 ? '' : text.slice(next)}`;
+  }
+  return `${text.trimEnd()}\n`;
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
  */
 
 const REPO_ROOT = new URL(import.meta.url.includes('/dist/bench/') ? '../../../' : '../../', import.meta.url);
-const CLI_PATH = fileURLToPath(new URL('dist/src/cli/main.js', REPO_ROOT));
+const CLI_PATH = fileURLToPath(new URL('dist/cli/ssm-tunnel.js', REPO_ROOT));
 const START_TIMEOUT_MS = 20_000;
 
 /** Emulators must not outlive the process that started them, however it ends. */

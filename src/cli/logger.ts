@@ -1,8 +1,6 @@
 import { pino, type Logger, type LevelWithSilent } from 'pino';
-import pretty from 'pino-pretty';
 import { REDACTED_PATHS } from '../logging.js';
-
-export type LogFormat = 'json' | 'pretty' | 'auto';
+import type { LogFormat } from './log-options.js';
 
 export interface CliLoggerOptions {
   level: LevelWithSilent;
@@ -12,24 +10,16 @@ export interface CliLoggerOptions {
   fd: 1 | 2;
 }
 
-export function createCliLogger({ level, format, fd }: CliLoggerOptions): Logger {
+export async function createCliLogger({ level, format, fd }: CliLoggerOptions): Promise<Logger> {
   const isTty = fd === 1 ? process.stdout.isTTY : process.stderr.isTTY;
   const usePretty = format === 'pretty' || (format === 'auto' && isTty === true);
   const options = { level, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
   if (usePretty) {
+    // Loaded only here: JSON output (journald, pipes, ssh's ProxyCommand) never pays for it. A
+    // stream in this thread, not a transport: a transport's worker resolves files beside the
+    // package on disk, which the bundled CLI does not have.
+    const { default: pretty } = await import('pino-pretty');
     return pino(options, pretty({ destination: fd, colorize: isTty === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', sync: true }));
   }
   return pino(options, pino.destination({ fd, sync: true }));
 }
-
-export const LOG_LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-const DEFAULT_LEVEL: LevelWithSilent = 'info';
-const DEFAULT_FORMAT: LogFormat = 'auto';
-const FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
-
-/** The --log-level and --log-format options every long-running command takes. */
-export const LOG_OPTIONS = {
-  'log-level': { choices: LOG_LEVELS, default: DEFAULT_LEVEL, describe: 'Log level' },
-  'log-format': { choices: FORMATS, default: DEFAULT_FORMAT, describe: 'auto: readable on a terminal, JSON otherwise' },
-} as const;

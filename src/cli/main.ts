@@ -4,6 +4,9 @@ import { hideBin } from 'yargs/helpers';
 import type { CommandModule } from 'yargs';
 import { commands } from './commands/index.js';
 
+/** package.json's version, written in by the bundler (scripts/build-cli.js). */
+declare const SSM_TUNNEL_VERSION: string;
+
 // The SDK warns on Node 20 about its releases after January 2027; ours is pinned by the lock file.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -15,7 +18,7 @@ const cli = yargs(hideBin(process.argv))
   .recommendCommands()
   .help()
   .alias('h', 'help')
-  .version()
+  .version(SSM_TUNNEL_VERSION)
   .wrap(Math.min(110, process.stdout.columns ?? 110))
   .fail((message, error, y) => {
     // A message means bad usage (unknown option, failed check); otherwise a command failed.

@@ -16,7 +16,7 @@ export interface TargetArgs {
 
 export function targetOptions<T>(y: Argv<T>): Argv<T & TargetArgs> {
   return y
-    .option('target', { type: 'string', describe: 'Instance or managed node id (i-…, mi-…), ECS task (ecs:<cluster>_<task>_<runtime id>), or name:<Name tag>' })
+    .option('target', { type: 'string', describe: 'Instance or managed node id (i-..., mi-...), ECS task (ecs:<cluster>_<task>_<runtime id>), or name:<Name tag>' })
     .option('tag', { type: 'string', array: true, describe: 'Find the target by tag instead: Key=Value (repeat to require several)' })
     .option('ecs-cluster', { type: 'string', describe: 'Or an ECS service: its cluster (with --ecs-service)' })
     .option('ecs-service', { type: 'string', describe: 'The ECS service; a running task with ECS Exec is picked before every new session' })

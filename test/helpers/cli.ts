@@ -1,5 +1,5 @@
 /*
- * Runs the built CLI (`npm run build` first) as a child process, the way users and systemd do,
+ * Runs the built CLI (`npm run build` first: the bundle in dist/cli) as a child process, the way users and systemd do,
  * and captures what it prints.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait.js';
 
-export const CLI_PATH = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+export const CLI_PATH = fileURLToPath(new URL('../../dist/cli/ssm-tunnel.js', import.meta.url));
 
 export interface CliExit {
   code: number | null;

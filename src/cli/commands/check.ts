@@ -1,7 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { formatConfigError, loadConfig } from '../../daemon/config.js';
-import { checkProxyOption } from '../../aws/network.js';
-import { networkTable, preflightTable, preflightTunnels } from '../../daemon/preflight.js';
 import { definitionsTable } from '../../daemon/status-table.js';
 import { formatHostPort } from '../../daemon/tunnel-status.js';
 import { EXIT_INVALID_CONFIG } from './up.js';
@@ -32,6 +29,7 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
       .example('$0 check --config tunnels.yaml', '')
       .example('$0 check --config tunnels.yaml --connect', 'pre-flight: can every destination be reached?'),
   handler: async (args) => {
+    const { formatConfigError, loadConfig } = await import('../../daemon/config.js');
     const loaded = await loadConfig(args.config);
     if ('errors' in loaded) {
       for (const error of loaded.errors) process.stderr.write(`${formatConfigError(error)}\n`);
@@ -49,6 +47,11 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     if (status?.exposed) lines.push(`Warning: the status endpoint listens on ${status.host}, which other machines can reach`);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!args.connect) return;
+    // The SDK, the proxy support and the tunnel code load only for --connect.
+    const [{ checkProxyOption }, { networkTable, preflightTable, preflightTunnels }] = await Promise.all([
+      import('../../aws/network.js'),
+      import('../../daemon/preflight.js'),
+    ]);
     const tunnels = config.tunnels.map((tunnel) => ({
       ...tunnel,
       ...(args.proxy === undefined ? {} : { proxy: args.proxy }),

@@ -1,10 +1,9 @@
-import { createServer, get, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
-import { startEmulator } from '../../emulator/index.js';
-import { openTunnel, type Tunnel } from '../../tunnel/tunnel.js';
-import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
+import type { Tunnel } from '../../tunnel/tunnel.js';
+import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 
 interface DemoArgs {
   once: boolean;
@@ -27,7 +26,12 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
       .option('local-port', { type: 'number', default: 0, describe: "The tunnel's local port; 0 lets the OS choose" })
       .options({ ...LOG_OPTIONS, 'log-level': { ...LOG_OPTIONS['log-level'], default: DEMO_LOG_LEVEL } }),
   handler: async (args) => {
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const [{ startEmulator }, { openTunnel }, { createCliLogger }] = await Promise.all([
+      import('../../emulator/index.js'),
+      import('../../tunnel/tunnel.js'),
+      import('../logger.js'),
+    ]);
+    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     const say = (line = ''): void => void process.stdout.write(`${line}\n`);
 
     const destination = await startDestination();
@@ -83,7 +87,8 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
   },
 };
 
-function startDestination(): Promise<Server> {
+async function startDestination(): Promise<Server> {
+  const { createServer } = await import('node:http');
   let requests = 0;
   const server = createServer((request, response) => {
     requests += 1;
@@ -98,7 +103,8 @@ function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
-function httpGet(port: number): Promise<string> {
+async function httpGet(port: number): Promise<string> {
+  const { get } = await import('node:http');
   return new Promise((resolve, reject) => {
     const request = get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: SELF_CHECK_TIMEOUT_MS }, (response) => {
       const chunks: Buffer[] = [];

@@ -1,9 +1,10 @@
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
 import { parseDuration } from '../../daemon/duration.js';
-import { DEFAULT_AGENT_VERSION, startEmulator, type EmulatedEcsTaskConfig, type EmulatorTargetConfig } from '../../emulator/index.js';
+import { DEFAULT_AGENT_VERSION } from '../../emulator/agent-knobs.js';
+import type { EmulatedEcsTaskConfig, EmulatorTargetConfig } from '../../emulator/index.js';
 import { formatHostPort } from '../../util/net.js';
-import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
+import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 
 interface EmulatorArgs {
   port: number;
@@ -91,7 +92,8 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       .example('$0 emulator --ecs-task prod/api/app=127.0.0.1:5432', 'an ECS service with one task whose sessions reach local port 5432')
       .example(`$0 emulator --tls --target ${EXAMPLE_TARGET}`, 'https and wss, as AWS serves them'),
   handler: async (args) => {
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const [{ startEmulator }, { createCliLogger }] = await Promise.all([import('../../emulator/index.js'), import('../logger.js')]);
+    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     let targets: Record<string, EmulatorTargetConfig>;
     let ecsTasks: EmulatedEcsTaskConfig[];
     let idleTimeoutMs: number;

@@ -1,8 +1,7 @@
-import type { CommandModule } from 'yargs';
-import { openTunnel } from '../../tunnel/tunnel.js';
-import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
-import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 import type { LevelWithSilent } from 'pino';
+import type { CommandModule } from 'yargs';
+import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
+import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 
 interface OpenArgs extends TargetArgs {
   'remote-host'?: string;
@@ -53,7 +52,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', '')
       .example('$0 open --ecs-cluster prod --ecs-service api --remote-host db.internal --remote-port 5432', 'through a running task of an ECS service'),
   handler: async (args) => {
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const [{ openTunnel }, { createCliLogger }] = await Promise.all([import('../../tunnel/tunnel.js'), import('../logger.js')]);
+    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     const socketPath = args['local-socket'];
     const tunnel = await openTunnel({
       target: targetFromArgs(args),

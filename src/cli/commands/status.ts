@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { formatConfigError, loadConfig } from '../../daemon/config.js';
 import { statusTable } from '../../daemon/status-table.js';
 import { formatHostPort, isReady, type DaemonStatus } from '../../daemon/tunnel-status.js';
 import { EXIT_INVALID_CONFIG } from './up.js';
@@ -47,6 +46,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
 
 /** The status endpoint of a config; a wildcard listen address is reached over loopback. */
 async function urlFromConfig(file: string): Promise<string> {
+  const { formatConfigError, loadConfig } = await import('../../daemon/config.js');
   const loaded = await loadConfig(file);
   if ('errors' in loaded) {
     for (const error of loaded.errors) process.stderr.write(`${formatConfigError(error)}\n`);

@@ -1,8 +1,6 @@
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
-import { formatConfigError, loadConfig } from '../../daemon/config.js';
-import { Daemon } from '../../daemon/daemon.js';
-import { createCliLogger, LOG_LEVELS, type LogFormat } from '../logger.js';
+import { LOG_LEVELS, type LogFormat } from '../log-options.js';
 
 interface UpArgs {
   config: string;
@@ -25,6 +23,11 @@ export const upCommand: CommandModule<object, UpArgs> = {
       .option('log-format', { choices: ['auto', 'json', 'pretty'] as const, describe: "Overrides the config's log.format (auto: readable on a terminal)" })
       .example('$0 up --config /etc/ssm-tunnel/tunnels.yaml', ''),
   handler: async (args) => {
+    const [{ formatConfigError, loadConfig }, { Daemon }, { createCliLogger }] = await Promise.all([
+      import('../../daemon/config.js'),
+      import('../../daemon/daemon.js'),
+      import('../logger.js'),
+    ]);
     const loaded = await loadConfig(args.config);
     if ('errors' in loaded) {
       for (const error of loaded.errors) process.stderr.write(`${formatConfigError(error)}\n`);
@@ -33,7 +36,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     }
     const { config } = loaded;
     // journald reads stdout; the logs are the daemon's only output.
-    const logger = createCliLogger({ level: args['log-level'] ?? config.log.level, format: args['log-format'] ?? config.log.format, fd: 1 });
+    const logger = await createCliLogger({ level: args['log-level'] ?? config.log.level, format: args['log-format'] ?? config.log.format, fd: 1 });
     // Handlers go in before the tunnels start: a signal during start-up must not kill the process
     // with Node's default action (SIGHUP would, leaving sessions open).
     const starting = Daemon.start(config, { configFile: args.config, logger });
