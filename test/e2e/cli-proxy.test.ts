@@ -134,7 +134,7 @@ describe('ssm-tunnel proxy over stdin and stdout', () => {
     ['no target', [], /give one of --target/],
     ['a target twice', ['i-0123', '22', '--target', 'i-0456'], /name the target once/],
     ['a port twice', ['i-0123', '22', '--remote-port', '2222'], /give the port once/],
-    ['port 0', ['i-0123', '0'], /port must be an integer 1–65535/],
+    ['port 0', ['i-0123', '0'], /port must be an integer 1-65535/],
   ])('rejects %s with exit status 2 before doing anything', async (_case, args, message) => {
     await startWith(await echoServer());
     const run = spawnProxy(args);

@@ -1,6 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { LevelWithSilent } from 'pino';
-import type { LogFormat } from '../logger.js';
+import { LOG_LEVELS, LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import type { SsmStream } from '../../stream/ssm-stream.js';
 import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 
@@ -25,11 +25,8 @@ interface ProxyArgs extends TargetArgs {
   'log-format': LogFormat;
 }
 
-const LEVELS: readonly LevelWithSilent[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const FORMATS: readonly LogFormat[] = ['auto', 'json', 'pretty'];
 /** Quiet by default: ssh shows stderr to the user on every connection. */
 const DEFAULT_LEVEL: LevelWithSilent = 'warn';
-const DEFAULT_FORMAT: LogFormat = 'auto';
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export const proxyCommand: CommandModule<object, ProxyArgs> = {
@@ -38,7 +35,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
   builder: (y) =>
     targetOptions(
       y
-        .positional('host', { type: 'string', describe: 'The target (i-…, mi-…, name:<Name tag>), as ssh passes %h; or use --target' })
+        .positional('host', { type: 'string', describe: 'The target (i-..., mi-..., name:<Name tag>), as ssh passes %h; or use --target' })
         .positional('port', { type: 'number', describe: 'Destination port, as ssh passes %p; or use --remote-port' })
         // HOST is --target given positionally, before targetOptions checks that exactly one target is named.
         .middleware((argv) => {
@@ -53,13 +50,13 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
       .option('proxy', { type: 'string', describe: 'Outbound proxy for the API and the data channel: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
       .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
-      .option('log-level', { choices: LEVELS, default: DEFAULT_LEVEL, describe: 'Log level (logs go to stderr)' })
-      .option('log-format', { choices: FORMATS, default: DEFAULT_FORMAT, describe: 'auto: readable on a terminal, JSON otherwise' })
+      .option('log-level', { choices: LOG_LEVELS, default: DEFAULT_LEVEL, describe: 'Log level (logs go to stderr)' })
+      .option('log-format', LOG_OPTIONS['log-format'])
       .check((argv) => {
         if (argv.host !== undefined && argv.target !== argv.host) throw new Error('name the target once: HOST or --target');
         if (argv.port !== undefined && argv['remote-port'] !== undefined) throw new Error('give the port once: PORT or --remote-port');
         const port = argv.port ?? argv['remote-port'];
-        if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new Error('the port must be an integer 1–65535');
+        if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new Error('the port must be an integer 1-65535');
         return true;
       })
       .example('$0 proxy i-0123456789abcdef0 22', 'in ~/.ssh/config: ProxyCommand ssm-tunnel proxy %h %p')
@@ -70,7 +67,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       import('../logger.js'),
       import('../../errors.js'),
     ]);
-    const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     // One line, code first: `ssm-tunnel proxy: TargetNotConnected: StartSession for target i-… failed: …`.
     const fail = (error: unknown, status: number): never => {
       const code = errorCode(error);
