@@ -31,7 +31,7 @@ export interface CliProcess {
  * An environment without the caller's AWS settings, so that nothing but what a test configures
  * (the emulator's endpoint and keys) can be used, and no instance metadata is probed.
  */
-function isolatedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+export function isolatedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AWS_')) env[key] = value;
   return { ...env, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', ...extra };
