@@ -223,8 +223,8 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
 /** The agent's words for a destination it could not dial (basic mode dials when the session starts). */
 const DESTINATION_REFUSED_OUTPUT = /Unable to connect to specified port/;
 
-/** The code of a session the agent ended right after its handshake. */
-function endReasonCode(reason: string): string {
+/** The code of a session the agent ended: a destination it could not dial, or any other end. */
+export function endReasonCode(reason: string): string {
   return DESTINATION_REFUSED_OUTPUT.test(reason) ? ErrorCode.DESTINATION_REFUSED : ErrorCode.SESSION_ENDED;
 }
 

@@ -2,7 +2,7 @@ import type { SessionApi } from '../aws/session-api.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
 import { ErrorCode, SsmTunnelError } from '../errors.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { SsmSession } from '../session/ssm-session.js';
+import { endReasonCode, SsmSession } from '../session/ssm-session.js';
 import { LinkedDuplex } from './linked-duplex.js';
 import { resolveStreamOptions, type StreamOptions } from './options.js';
 
@@ -71,7 +71,9 @@ export class SsmStream extends LinkedDuplex {
       if (!this.sessionLost) {
         if (this.writableFinished && !this.errored) {
           const acknowledged = await this.session.flush(FLUSH_WAIT_MS);
-          if (!acknowledged) this.log.warn({ waitedMs: FLUSH_WAIT_MS }, 'the agent did not acknowledge everything written before the stream ended');
+          // The agent may have completed the session meanwhile (the destination closed first): then
+          // what it did not acknowledge had nowhere to go, and there is nothing to warn about.
+          if (!acknowledged && !this.sessionLost) this.log.warn({ waitedMs: FLUSH_WAIT_MS }, 'the agent did not acknowledge everything written before the stream ended');
         }
         await this.session.terminate();
       }
@@ -85,7 +87,7 @@ export class SsmStream extends LinkedDuplex {
     this.sessionLost = true;
     if (!completed) {
       // The agent failed, the WebSocket could not be resumed, or the forwarding broke: bytes may be missing.
-      this.destroy(new SsmTunnelError(ErrorCode.SESSION_ENDED, `the session was lost: ${reason}`));
+      this.destroy(new SsmTunnelError(endReasonCode(reason), `the session was lost: ${reason}`));
       return;
     }
     // The agent completing the session is how an SSH-style session reports the destination

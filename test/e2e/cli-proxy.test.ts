@@ -126,7 +126,7 @@ describe('ssm-tunnel proxy over stdin and stdout', () => {
     const run = spawnProxy([TARGET, String(await closedPort())]);
     expect(await run.exited).toEqual({ code: 1, signal: null });
     expect(run.stdout.length).toBe(0);
-    expect(run.stderr).toMatch(/^ssm-tunnel proxy: ERR_SESSION_ENDED: [^\n]*Unable to connect[^\n]*\n$/);
+    expect(run.stderr).toMatch(/^ssm-tunnel proxy: ERR_DESTINATION_REFUSED: [^\n]*Unable to connect[^\n]*\n$/);
     await waitFor(() => onlySession().state !== 'connected', 'the session to end');
   });
 
