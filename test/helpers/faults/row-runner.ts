@@ -1,4 +1,4 @@
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
 import { CheckedDestination } from './checked-destination.js';
 import { CheckedTransfer, type TransferOutcome } from './checked-transfer.js';
 import type { ClientConfig, ClientUnderTest, MemoryFigures } from './client-under-test.js';
