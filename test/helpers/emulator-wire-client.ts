@@ -16,6 +16,7 @@ import {
   type SmuxFrame,
 } from '../../src/protocol/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
+import { waitFor } from './wait.js';
 
 /*
  * A minimal data-channel client for wire-level tests of the emulator, built on the codecs and `ws`
@@ -254,12 +255,8 @@ export class WireClient {
     return this.received.find(match)!;
   }
 
-  async until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`wire client: timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return waitFor(condition, `wire client: ${what}`, timeoutMs);
   }
 
   close(): void {
