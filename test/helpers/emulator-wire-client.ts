@@ -11,6 +11,7 @@ import {
   MessageFlags,
   MessageType,
   PayloadType,
+  SmuxCommand,
   SmuxFrameParser,
   type DecodedClientMessage,
   type SmuxFrame,
@@ -243,6 +244,11 @@ export class WireClient {
   /** smux frames in the agent's Output byte stream. */
   smuxFrames(): SmuxFrame[] {
     return new SmuxFrameParser().push(this.outputBytes());
+  }
+
+  /** Bytes of every smux PSH frame on `streamId` in the agent's Output. */
+  streamData(streamId: number): Buffer {
+    return Buffer.concat(this.smuxFrames().filter((f) => f.cmd === SmuxCommand.PSH && f.streamId === streamId).map((f) => f.data));
   }
 
   async waitForDelivered(match: (message: DecodedClientMessage) => boolean, what: string, timeoutMs = 10_000): Promise<DecodedClientMessage> {
