@@ -1,20 +1,11 @@
-import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { encodeClientMessage, encodeSmuxFrame, MessageType, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
+import { encodeSmuxFrame, MessageType, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
 import { FIXTURE_TARGET, useEmulatorFixture } from '../helpers/emulator-fixture.js';
 import { resumeSession, startSession } from '../helpers/emulator-wire-client.js';
+import { messageFrame } from '../helpers/wire-frames.js';
 
 function validFrame(payload: Buffer): Buffer {
-  return encodeClientMessage({
-    messageType: MessageType.InputStreamData,
-    schemaVersion: 1,
-    createdDate: Date.now(),
-    sequenceNumber: 0,
-    flags: 0,
-    messageId: randomUUID(),
-    payloadType: PayloadType.Output,
-    payload,
-  });
+  return messageFrame({ messageType: MessageType.InputStreamData, sequenceNumber: 0, flags: 0, payloadType: PayloadType.Output, payload });
 }
 
 const hugePayloadLength = (): Buffer => {
@@ -24,16 +15,7 @@ const hugePayloadLength = (): Buffer => {
 };
 
 const malformedAck = (): Buffer =>
-  encodeClientMessage({
-    messageType: MessageType.Acknowledge,
-    schemaVersion: 1,
-    createdDate: Date.now(),
-    sequenceNumber: 0,
-    flags: 3,
-    messageId: randomUUID(),
-    payloadType: 0,
-    payload: Buffer.from('{not json'),
-  });
+  messageFrame({ messageType: MessageType.Acknowledge, sequenceNumber: 0, flags: 3, payloadType: 0, payload: Buffer.from('{not json') });
 
 describe('emulated agent: malformed input from a client', () => {
   const fixture = useEmulatorFixture();

@@ -4,8 +4,6 @@ import { WebSocket, type RawData } from 'ws';
 import {
   decodeAcknowledgement,
   decodeClientMessage,
-  encodeAcknowledgement,
-  encodeClientMessage,
   encodeHandshakeResponse,
   encodeOpenDataChannel,
   MessageFlags,
@@ -18,6 +16,7 @@ import {
 } from '../../src/protocol/index.js';
 import type { Emulator } from '../../src/emulator/index.js';
 import { waitFor } from './wait.js';
+import { acknowledgementFrame, messageFrame } from './wire-frames.js';
 
 /*
  * A minimal data-channel client for wire-level tests of the emulator, built on the codecs and `ws`
@@ -162,16 +161,7 @@ export class WireClient {
   /** Sends a sequenced input_stream_data message; returns its sequence number. */
   send(payloadType: number, payload: Buffer): number {
     const sequenceNumber = this.nextSequence++;
-    const frame = encodeClientMessage({
-      messageType: MessageType.InputStreamData,
-      schemaVersion: 1,
-      createdDate: Date.now(),
-      sequenceNumber,
-      flags: MessageFlags.None,
-      messageId: randomUUID(),
-      payloadType,
-      payload,
-    });
+    const frame = messageFrame({ messageType: MessageType.InputStreamData, sequenceNumber, flags: MessageFlags.None, payloadType, payload });
     this.unacked.set(sequenceNumber, { frame, sentAt: Date.now() });
     this.sent.set(sequenceNumber, frame);
     this.writeFrame(frame);
@@ -202,23 +192,7 @@ export class WireClient {
   }
 
   acknowledge(message: DecodedClientMessage): void {
-    this.writeFrame(
-      encodeClientMessage({
-        messageType: MessageType.Acknowledge,
-        schemaVersion: 1,
-        createdDate: Date.now(),
-        sequenceNumber: 0,
-        flags: MessageFlags.Ack,
-        messageId: randomUUID(),
-        payloadType: PayloadType.Undefined,
-        payload: encodeAcknowledgement({
-          acknowledgedMessageType: message.messageType,
-          acknowledgedMessageId: message.messageId,
-          acknowledgedMessageSequenceNumber: message.sequenceNumber,
-          isSequentialMessage: true,
-        }),
-      }),
-    );
+    this.writeFrame(acknowledgementFrame(message));
   }
 
   /** Waits for the HandshakeRequest, answers it, waits for HandshakeComplete; returns both. */

@@ -8,7 +8,7 @@ import { spawnCli, type CliProcess } from '../helpers/cli.js';
 import { echoServer, type Destination } from '../helpers/destinations.js';
 import { roundTrip } from '../helpers/transfer.js';
 import { waitFor } from '../helpers/wait.js';
-import { RecordingProxy } from './recording-proxy.js';
+import { RecordingProxy } from '../helpers/recording-proxy.js';
 
 /*
  * Tokens, credentials and request signatures never reach logs or error messages, at the most
