@@ -2,8 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatConfigError, loadConfig } from '../../src/daemon/config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
@@ -12,6 +10,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { writeDaemonConfig, type TestTunnel } from '../helpers/daemon-config.js';
 import { closedPort, echoServer, type Destination } from '../helpers/destinations.js';
 import { connectTo, echoRoundTrip, echoThrough } from '../helpers/transfer.js';
+import { captureLogs } from '../helpers/logs.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ONLINE = 'i-0000000000000000a';
@@ -47,24 +46,13 @@ interface Started {
   write: (tunnels: TestTunnel[]) => Promise<void>;
 }
 
-function captureLogger(): { logger: Logger; logs: Record<string, unknown>[] } {
-  const logs: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), logs };
-}
-
 async function startDaemon(name: string, tunnels: TestTunnel[]): Promise<Started> {
   const file = join(dir, `${name}.yaml`);
   const write = (list: TestTunnel[]): Promise<void> => writeDaemonConfig(file, { emulator, tunnels: list, status: '127.0.0.1:0', shutdownGrace: '0s' });
   await write(tunnels);
   const loaded = await loadConfig(file);
   if ('errors' in loaded) throw new Error(loaded.errors.map(formatConfigError).join('\n'));
-  const { logger, logs } = captureLogger();
+  const { logger, lines: logs } = captureLogs();
   const daemon = await Daemon.start(loaded.config, { configFile: file, logger });
   running.push(daemon);
   return { daemon, file, logs, write };
