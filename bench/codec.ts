@@ -18,7 +18,7 @@ import type { ClientMessage } from '../src/protocol/index.js';
  * that arrives in Output-message-sized chunks.
  */
 
-/** Port data travels in messages of at most 1024 payload bytes (port-forwarding.md §0.3). */
+/** Port data travels in messages of at most 1024 payload bytes (docs/protocol.md §7.2). */
 const PAYLOAD_SIZE = 1024;
 const WARMUP_MS = 300;
 const ROUNDS = 7;

@@ -216,7 +216,7 @@ function notes(config: BenchConfig, rows: RowName[]): string {
       'Idle connections: each is proven open by a one-byte echo, and the client must report all of them open.',
     '- All three processes share the machine: on AWS the agent runs on another host, so these figures include the emulator competing for the same cores.',
     '- The official AWS client (session-manager-plugin) cannot run here, so there is no column for it. Its upload sleeps 1 ms after every 1 KiB message ' +
-      '(data-channel.md §16.5), which caps its uploads near 0.6–1 MB/s whatever the agent can take.',
+      '(docs/protocol.md §12.5), which caps its uploads near 0.6–1 MB/s whatever the agent can take.',
   );
   return lines.join('\n');
 }

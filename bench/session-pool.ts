@@ -5,7 +5,7 @@ import { openTunnel } from '../src/index.js';
 
 /*
  * Session pools through the paced emulator: the agent paces each session (1 KiB + 1 ms per message,
- * port-forwarding.md §7 pitfall 17), so a few parallel downloads share one session's ~1 MB/s; `sessions: N`
+ * docs/forwarding.md §7.2), so a few parallel downloads share one session's ~1 MB/s; `sessions: N`
  * spreads them over N sessions. Aggregate MB/s (1 MB = 10^6 bytes) for N = 1, 2, 4. Everything runs
  * in this process: at these rates the pacing timers, not the CPU, set the pace.
  */

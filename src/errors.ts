@@ -21,6 +21,8 @@ export const ErrorCode = {
   AMBIGUOUS_TARGET: 'ERR_AMBIGUOUS_TARGET',
   /** A target lookup is impossible with what the caller gave (no describe permission, no API for it). */
   TARGET_LOOKUP_UNAVAILABLE: 'ERR_TARGET_LOOKUP_UNAVAILABLE',
+  /** An ECS service's tasks cannot take sessions: ECS Exec is off, or its agent is not running. */
+  ECS_EXEC_UNAVAILABLE: 'ERR_ECS_EXEC_UNAVAILABLE',
   /** The agent could not connect to the destination. */
   DESTINATION_REFUSED: 'ERR_DESTINATION_REFUSED',
   /** An option or a config value is invalid; the error is also a `TypeError`. */
@@ -70,6 +72,7 @@ const PERMANENT_OWN_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCode.TARGET_NOT_FOUND,
   ErrorCode.AMBIGUOUS_TARGET,
   ErrorCode.TARGET_LOOKUP_UNAVAILABLE,
+  ErrorCode.ECS_EXEC_UNAVAILABLE,
   ErrorCode.INVALID_OPTION,
   ErrorCode.INSECURE_STREAM_URL,
   ErrorCode.ABORTED,

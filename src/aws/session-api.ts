@@ -39,12 +39,36 @@ export interface ManagedNodeFilter {
   values: string[];
 }
 
+/** One container of an ECS task, as DescribeTasks reports it. */
+export interface EcsContainer {
+  name: string;
+  /** The container runtime id: the third part of an `ecs:` session target. */
+  runtimeId?: string;
+  /** `lastStatus` of the container's `ExecuteCommandAgent` (ECS Exec's SSM agent); absent when it has none. */
+  execAgentStatus?: string;
+}
+
+/** One task of an ECS service, as DescribeTasks reports it. */
+export interface EcsTask {
+  taskArn: string;
+  /** The last part of the task ARN. */
+  taskId: string;
+  lastStatus: string;
+  enableExecuteCommand: boolean;
+  containers: EcsContainer[];
+}
+
 export interface SessionApi {
   startSession(request: StartSessionRequest): Promise<SessionGrant>;
   resumeSession(sessionId: string): Promise<ResumeResult>;
   terminateSession(sessionId: string): Promise<void>;
   /** Managed nodes matching every filter (all pages); needed only for targets given by name or tag. */
   describeManagedNodes?(filters: ManagedNodeFilter[]): Promise<ManagedNode[]>;
+  /**
+   * The tasks of an ECS service whose desired status is RUNNING (ListTasks, all pages, then
+   * DescribeTasks); needed only for targets given as `{ ecs: { cluster, service } }`.
+   */
+  describeEcsServiceTasks?(cluster: string, service: string): Promise<EcsTask[]>;
 }
 
 /** How to reach and authenticate to SSM. Every field is optional; the SDK's defaults fill the rest. */
@@ -54,5 +78,10 @@ export interface AwsConnectionOptions {
   profile?: string;
   /** Custom SSM endpoint: a VPC endpoint, or the emulator's URL. */
   endpoint?: string;
+  /**
+   * Custom ECS endpoint, for ECS service targets. Default: the SDK's (which honours
+   * `AWS_ENDPOINT_URL_ECS`), or `endpoint` when that is a loopback URL (the emulator serves both APIs).
+   */
+  ecsEndpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 }

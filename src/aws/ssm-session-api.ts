@@ -8,8 +8,11 @@ import {
 import type { InstanceInformation, SSMClientConfig } from '@aws-sdk/client-ssm';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
+import type { ECSClientConfig } from '@aws-sdk/client-ecs';
+import type { EcsTaskLister } from './ecs-task-api.js';
 import type {
   AwsConnectionOptions,
+  EcsTask,
   ManagedNode,
   ManagedNodeFilter,
   ResumeResult,
@@ -18,6 +21,8 @@ import type {
   StartSessionRequest,
 } from './session-api.js';
 
+import { isLoopbackHost } from '../util/net.js';
+
 export type { ManagedNodeFilter } from './session-api.js';
 
 /*
@@ -25,7 +30,7 @@ export type { ManagedNodeFilter } from './session-api.js';
  * (SSO, credential_process, assume-role) is passed through as `profile`, never resolved here.
  */
 
-// port-forwarding.md §1.3, §1.4
+// docs/forwarding.md §1.2
 const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSession';
 const REMOTE_HOST_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
 
@@ -80,6 +85,7 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
   if (options.credentials !== undefined) config.credentials = { ...options.credentials };
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
   const client = new SSMClient(config);
+  let ecs: Promise<EcsTaskLister> | undefined;
 
   async function call<T>(operation: string, subject: string, send: () => Promise<T>): Promise<T> {
     try {
@@ -150,10 +156,39 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
       return nodes;
     },
 
+    async describeEcsServiceTasks(cluster: string, service: string): Promise<EcsTask[]> {
+      ecs ??= import('./ecs-task-api.js').then(({ createEcsTaskLister }) => createEcsTaskLister(ecsClientConfig(options), call));
+      return (await ecs).serviceTasks(cluster, service);
+    },
+
     destroy(): void {
       client.destroy();
+      void ecs?.then((lister) => lister.destroy(), () => undefined);
     },
   };
+}
+
+/**
+ * The ECS client's settings: the SSM client's, except the endpoint. A custom SSM endpoint (a VPC
+ * endpoint) says nothing about ECS, unless it is loopback: the emulator answers both APIs.
+ */
+function ecsClientConfig(options: SsmSessionApiOptions): ECSClientConfig {
+  const config: ECSClientConfig = {};
+  if (options.region !== undefined) config.region = options.region;
+  if (options.profile !== undefined) config.profile = options.profile;
+  if (options.credentials !== undefined) config.credentials = { ...options.credentials };
+  if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+  const endpoint = options.ecsEndpoint ?? (options.endpoint !== undefined && isLoopbackUrl(options.endpoint) ? options.endpoint : undefined);
+  if (endpoint !== undefined) config.endpoint = endpoint;
+  return config;
+}
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    return isLoopbackHost(new URL(url).hostname);
+  } catch {
+    return false;
+  }
 }
 
 function toManagedNode(info: InstanceInformation): ManagedNode[] {

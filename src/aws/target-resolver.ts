@@ -1,3 +1,4 @@
+import { ecsServiceTargetProblem, formatEcsServiceTarget, parseEcsTargetId, resolveEcsServiceTarget, ECS_ID_PREFIX, type EcsServiceTarget } from './ecs-target.js';
 import type { ManagedNode, ManagedNodeFilter, SessionApi } from './session-api.js';
 
 /*
@@ -6,10 +7,12 @@ import type { ManagedNode, ManagedNodeFilter, SessionApi } from './session-api.j
  */
 
 /**
- * What a tunnel connects to: an instance or managed node id (`i-…`, `mi-…`), `name:<Name tag>`,
- * or `{ tag: { Key: Value, … } }` (a node carrying every one of these tags).
+ * What a tunnel connects to: an instance or managed node id (`i-…`, `mi-…`), an ECS task
+ * (`ecs:<cluster>_<task id>_<runtime id>`), `name:<Name tag>`, `{ tag: { Key: Value, … } }` (a node
+ * carrying every one of these tags), or `{ ecs: { cluster, service, container? } }` (a running task
+ * of that service).
  */
-export type TargetSpec = string | { tag: Record<string, string> };
+export type TargetSpec = string | { tag: Record<string, string> } | { ecs: EcsServiceTarget };
 
 const NAME_PREFIX = 'name:';
 /** AWS tag limits: keys up to 128 characters, values up to 256. */
@@ -32,13 +35,14 @@ export class TargetResolutionError extends Error {
 
 /** The tags a spec selects by, or undefined when it is a node id used as is. */
 export function targetTags(spec: TargetSpec): Record<string, string> | undefined {
-  if (typeof spec !== 'string') return spec.tag;
+  if (typeof spec !== 'string') return 'tag' in spec ? spec.tag : undefined;
   return spec.startsWith(NAME_PREFIX) ? { Name: spec.slice(NAME_PREFIX.length) } : undefined;
 }
 
 /** For logs, status and errors: the id, `name:<Name>`, or `tag:Key=Value,…`. */
 export function formatTarget(spec: TargetSpec): string {
   if (typeof spec === 'string') return spec;
+  if ('ecs' in spec) return formatEcsServiceTarget(spec.ecs);
   return `tag:${Object.entries(spec.tag)
     .map(([key, value]) => `${key}=${value}`)
     .join(',')}`;
@@ -49,11 +53,13 @@ export function targetSpecProblem(spec: unknown): string | undefined {
   if (typeof spec === 'string') {
     if (spec.startsWith(NAME_PREFIX)) return tagProblem('Name', spec.slice(NAME_PREFIX.length));
     if (spec === '' || /\s/.test(spec) || spec.length > 400) return 'an id has no spaces and at most 400 characters';
+    if (spec.startsWith(ECS_ID_PREFIX) && parseEcsTargetId(spec) === undefined) return 'an ECS task target is ecs:<cluster>_<task id>_<container runtime id>';
     return undefined;
   }
-  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return 'expected an id, "name:<Name tag>" or { tag: { Key: Value } }';
+  if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) return 'expected an id, "name:<Name tag>", { tag: { Key: Value } } or { ecs: { cluster, service } }';
   const keys = Object.keys(spec);
-  if (keys.length !== 1 || keys[0] !== 'tag') return `a tag target has exactly one key, "tag", got ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}`;
+  if (keys.length === 1 && keys[0] === 'ecs') return ecsServiceTargetProblem((spec as { ecs: unknown }).ecs);
+  if (keys.length !== 1 || keys[0] !== 'tag') return `a target mapping has exactly one key, "tag" or "ecs", got ${keys.map((k) => JSON.stringify(k)).join(', ') || 'none'}`;
   const tags = (spec as { tag: unknown }).tag;
   if (typeof tags !== 'object' || tags === null || Array.isArray(tags)) return 'tag must be a mapping of tag keys to values';
   const entries = Object.entries(tags);
@@ -75,9 +81,11 @@ function tagProblem(key: string, value: unknown): string | undefined {
 
 /**
  * The node id to start a session with. An id is returned as given; a name or tags are looked up
- * (every page), and exactly one matching node must be online.
+ * (every page), and exactly one matching node must be online; an ECS service is resolved to one of
+ * its running tasks (ecs-target.ts).
  */
 export async function resolveTarget(spec: TargetSpec, api: SessionApi): Promise<string> {
+  if (typeof spec !== 'string' && 'ecs' in spec) return resolveEcsServiceTarget(spec.ecs, api);
   const tags = targetTags(spec);
   if (tags === undefined) return spec as string;
   const wanted = formatTarget(spec);

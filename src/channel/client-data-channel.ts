@@ -25,17 +25,17 @@ import { ReliableChannel, type InboundHandler, type ReliableChannelOptions } fro
 
 /**
  * The official release whose behaviour we implement. The agent picks mux mode and turns its smux
- * keepalive off from this number (data-channel.md §13.2), so it must stay > 1.2.331.0.
+ * keepalive off from this number (docs/protocol.md §8.6), so it must stay > 1.2.331.0.
  */
 export const CLIENT_VERSION = '1.2.677.0';
 
-/** Agent frames are ≤ 1144 bytes; anything near this cap is an attack or a bug (spec §14 sets none). */
+/** Agent frames are ≤ 1144 bytes; anything near this cap is an attack or a bug (the official client sets none, docs/protocol.md §4.2). */
 const MAX_INBOUND_FRAME = 256 * 1024;
 
 export interface HandshakeOutcome {
   agentVersion: string;
   sessionType: string;
-  /** The document's resolved properties, all strings (port-forwarding.md §1.1). */
+  /** The document's resolved properties, all strings (docs/forwarding.md §1.1). */
   properties: Record<string, string>;
   customerMessage: string;
 }
@@ -90,8 +90,8 @@ const PERMANENT_RESUME_ERRORS = new Set(['DoesNotExistException', 'TargetNotConn
 
 /**
  * The client end of one Session Manager data channel: WebSocket + OpenDataChannel frame
- * (data-channel.md §3), the port-session handshake (§8), the reliable core, and resume after a
- * dropped socket (§11.2) with the original StreamUrl and a fresh token.
+ * (docs/protocol.md §4), the port-session handshake (§8), the reliable core, and resume after a
+ * dropped socket (docs/protocol.md §9) with the original StreamUrl and a fresh token.
  */
 export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   readonly sessionId: string;
@@ -122,7 +122,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.channel = new ReliableChannel({
       ...options.channel,
       role: 'client',
-      // Handshake messages are acknowledged before they are processed (§6.2).
+      // Handshake messages are acknowledged before they are processed (docs/protocol.md §5.3).
       ackBeforeDelivery: (type) =>
         type === PayloadType.HandshakeRequest || type === PayloadType.HandshakeComplete || type === PayloadType.EncChallengeRequest,
       logger: this.log,
@@ -266,7 +266,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private startPing(ws: WebSocket): void {
     this.stopPing();
     this.awaitingPong = false;
-    // data-channel.md §3.4: ping at once with payload "keepalive", then periodically.
+    // docs/protocol.md §4.3: ping at once with payload "keepalive", then periodically.
     ws.ping('keepalive');
     const interval = this.options.pingIntervalMs ?? 30_000;
     this.pingTimer = setInterval(() => {
@@ -317,7 +317,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
           }
           if (!result.tokenValue) throw new AbortError('the service no longer has this session (timed out or terminated)');
           if (abort.signal.aborted) return;
-          // The StreamUrl in the response is ignored, as the reference does (§11.2).
+          // The StreamUrl in the response is ignored, as the reference does (docs/protocol.md §9.2).
           await this.connect(result.tokenValue);
         },
         {
@@ -377,7 +377,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     }
   }
 
-  // --- handshake (§8) ------------------------------------------------------------------------------
+  // --- handshake (docs/protocol.md §8) ---------------------------------------------------------------
 
   private onStreamMessage(message: DecodedClientMessage): boolean {
     switch (message.payloadType) {

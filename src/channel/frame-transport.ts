@@ -1,7 +1,7 @@
 import type { WebSocket } from 'ws';
 
 /**
- * Where a channel writes its frames: one frame per WebSocket message (data-channel.md §3.3).
+ * Where a channel writes its frames: one frame per WebSocket message (docs/protocol.md §4.2).
  * `onWritten` fires once the frame has left our buffers, so the channel can bound what is queued.
  */
 export interface FrameTransport {

@@ -19,19 +19,19 @@ import { DEFAULT_RTT_OPTIONS, RttEstimator, type RttEstimatorOptions } from './r
 
 /**
  * Which end of the data channel this is. The client sends `input_stream_data` and receives
- * `output_stream_data`; the agent (our emulator) the other way round (data-channel.md §5.1).
+ * `output_stream_data`; the agent (our emulator) the other way round (docs/protocol.md §3.1).
  */
 export type ChannelRole = 'client' | 'agent';
 
 export interface ReliableChannelOptions {
   role: ChannelRole;
-  /** Largest payload of one stream message: the agent expects ≤ 1024 (port-forwarding.md §0.3). */
+  /** Largest payload of one stream message: the agent expects ≤ 1024 (docs/protocol.md §7.2). */
   maxPayloadSize?: number;
   /** Sequence-space window: messages sent but not yet acknowledged, oldest to newest. */
   windowMessages?: number;
   /** Bytes handed to the transport but not yet written, above which we stop transmitting. */
   transportHighWaterBytes?: number;
-  /** Out-of-order messages kept for later delivery (the reference keeps 10000, §7.4). */
+  /** Out-of-order messages kept for later delivery (the reference keeps 10000, docs/protocol.md §7.1). */
   maxReorderMessages?: number;
   /**
    * Payload bytes those may hold. Agent messages carry ≤ 1 KiB, but a frame may be up to the
@@ -41,7 +41,7 @@ export interface ReliableChannelOptions {
   rtt?: Partial<RttEstimatorOptions>;
   /** Give up (emit 'resendTimeout') when one message stays unacknowledged this long while connected. */
   resendTimeoutMs?: number;
-  /** Payload types acknowledged before they are handed on (handshake messages, §6.2). */
+  /** Payload types acknowledged before they are handed on (handshake messages, docs/protocol.md §5.3). */
   ackBeforeDelivery?: (payloadType: number) => boolean;
   logger?: Logger;
 }
@@ -84,10 +84,10 @@ export interface ReliableChannelEvents {
 }
 
 /**
- * The reliable core of one data channel (data-channel.md §6–§7, §9), shared by the client and the
+ * The reliable core of one data channel (docs/protocol.md §5–§7), shared by the client and the
  * emulator's agent; the role only decides message types and header flags.
  *
- * Deviations from the reference, each deliberate (§16): a sequence window instead of an evicting
+ * Deviations from the reference, each deliberate (docs/protocol.md §12): a sequence window instead of an evicting
  * 10000-message buffer and a 1 ms sleep per message; every expired message is resent, with backoff,
  * not only the head on every tick; duplicates are re-acknowledged; data written while no socket is
  * attached waits in the window and goes out on the next attach.
@@ -188,7 +188,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
 
   // --- transport ---------------------------------------------------------------------------------
 
-  /** Start using a (new) socket: everything unacknowledged is transmitted again, in order (§11.4). */
+  /** Start using a (new) socket: everything unacknowledged is transmitted again, in order (docs/protocol.md §9.3). */
   attach(transport: FrameTransport): void {
     if (this.closed) return;
     this.transport = transport;
@@ -202,7 +202,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     this.armTimer();
   }
 
-  /** The socket is gone. State is kept for the next attach (no second handshake, §11.4). */
+  /** The socket is gone. State is kept for the next attach (no second handshake, docs/protocol.md §9.3). */
   detach(): void {
     this.transport = undefined;
     this.stopTimer();
@@ -264,7 +264,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
       schemaVersion: 1,
       createdDate: Date.now(),
       sequenceNumber,
-      // The agent marks its first stream message SYN; client data carries 0 (§5.4).
+      // The agent marks its first stream message SYN; client data carries 0 (docs/protocol.md §3.3).
       flags: this.role === 'agent' && sequenceNumber === 0 ? MessageFlags.Syn : MessageFlags.None,
       messageId: randomUUID(),
       payloadType,
@@ -326,7 +326,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     });
   }
 
-  // --- retransmission (§7.2, with per-message timestamps and backoff) -----------------------------
+  // --- retransmission (docs/protocol.md §6.3–§6.4) ----------------------------------------------------
 
   private armTimer(): void {
     if (this.timer || !this.transport || this.outgoing.size === 0) return;
@@ -443,14 +443,14 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     try {
       closed = decodeChannelClosed(message.payload);
     } catch {
-      // §10: a parse failure still ends the session.
+      // docs/protocol.md §10.1: a parse failure still ends the session.
       closed = { messageId: message.messageId, createdDate: '', destinationId: '', sessionId: '', messageType: 'channel_closed', schemaVersion: 1, output: '' };
     }
     this.emit('channelClosed', closed);
   }
 
   private onPublication(paused: boolean): void {
-    // §9: the agent is away; hold transmissions (the window still bounds what callers queue).
+    // docs/protocol.md §7.3: the agent is away; hold transmissions (the window still bounds what callers queue).
     if (this.paused === paused) return;
     this.paused = paused;
     this.log.info({ paused }, paused ? 'service paused publication' : 'service resumed publication');
@@ -461,7 +461,7 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
   private onStreamMessage(message: DecodedClientMessage): void {
     const sequenceNumber = message.sequenceNumber;
     if (sequenceNumber < this.expectedSequence) {
-      // A duplicate: our ack was probably lost, so acknowledge again (fixes §16.3).
+      // A duplicate: our ack was probably lost, so acknowledge again (docs/protocol.md §12.3).
       this.acknowledge(message);
       return;
     }
@@ -481,10 +481,10 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
       sequenceNumber - this.expectedSequence >= this.maxReorder ||
       (ackNow && this.reorderBytes + message.payload.length > this.maxReorderBytes)
     ) {
-      // No room: drop without ack; the peer retransmits (§7.4).
+      // No room: drop without ack; the peer retransmits (docs/protocol.md §7.1).
       return;
     }
-    // Out of order: ack now and keep it (§7.4). The expected message itself is held unacked while the consumer is blocked.
+    // Out of order: ack now and keep it (docs/protocol.md §7.1). The expected message itself is held unacked while the consumer is blocked.
     if (ackNow) this.acknowledge(message);
     this.hold(message, ackNow);
     if (!this.blocked) this.drainHeld();

@@ -1,8 +1,9 @@
 /**
- * Retransmission timeout from round-trip samples, data-channel.md §7.3 (RFC 6298 gains).
+ * Retransmission timeout from round-trip samples, docs/protocol.md §6.2 (RFC 6298 gains).
  * Two deliberate deviations from the reference: a floor on the RTO, because on loopback the
- * formula shrinks it to SRTT + 10 ms and causes spurious resends (§16.4); and callers feed only
- * samples of messages sent once (Karn), instead of measuring resends from the first send (§15.16).
+ * formula shrinks it to SRTT + 10 ms and causes spurious resends (docs/protocol.md §12.4); and
+ * callers feed only samples of messages sent once (Karn), instead of measuring resends from the
+ * first send (docs/protocol.md §6.1).
  */
 export interface RttEstimatorOptions {
   initialRtoMs: number;

@@ -4,6 +4,7 @@
  */
 import { isMap } from 'yaml';
 import type { AwsConnectionOptions } from '../aws/session-api.js';
+import { ecsServiceTargetProblem } from '../aws/ecs-target.js';
 import { targetSpecProblem, type TargetSpec } from '../aws/target-resolver.js';
 import { DEFAULT_RECONNECT } from '../tunnel/options.js';
 import type { LocalSocketOptions, ReconnectOptions, TunnelOptions } from '../tunnel/options.js';
@@ -289,7 +290,9 @@ function readTunnels(reader: ConfigReader, at: Located, inherited: ResolvedConne
 }
 
 const NAME_EXPECTED = 'a name of 1–64 letters, digits, ".", "_" or "-"';
-const TARGET_EXPECTED = 'an instance or managed node id like i-0123456789abcdef0, "name:<Name tag>" or { tag: { Key: Value } }';
+const TARGET_EXPECTED =
+  'an instance or managed node id like i-0123456789abcdef0, an ecs:<cluster>_<task>_<runtime id> task, "name:<Name tag>", { tag: { Key: Value } } or { ecs: { cluster, service } }';
+const ECS_NAME_EXPECTED = 'an ECS name: letters, digits, - and _, up to 255 characters';
 const LOCAL_EXPECTED = 'a mapping with port (0: any free port) and optional host, or with socket and optional mode';
 const MAX_SESSIONS = 64;
 
@@ -329,12 +332,17 @@ function readTunnel(reader: ConfigReader, at: Located, inherited: ResolvedConnec
   return read;
 }
 
-/** An id or `name:<Name>` as a string, or `{ tag: { Key: Value, … } }`. */
+/** An id or `name:<Name>` as a string, `{ tag: { Key: Value, … } }` or `{ ecs: { cluster, service, container? } }`. */
 function readTarget(reader: ConfigReader, at: Located): TargetSpec | undefined {
   if (!isMap(at.node)) {
     return reader.value(at, TARGET_EXPECTED, (value) => (typeof value === 'string' && targetSpecProblem(value) === undefined ? value : undefined));
   }
-  const fields = reader.fields(at, { keys: ['tag'] }, 'a mapping { tag: { Key: Value } }');
+  const fields = reader.fields(at, { keys: ['tag', 'ecs'] }, 'a mapping { tag: { Key: Value } } or { ecs: { cluster, service } }');
+  const ecsAt = fields?.optional('ecs');
+  if (ecsAt !== undefined) {
+    if (fields?.has('tag')) reader.reportField(ecsAt, 'a target is either { tag: … } or { ecs: … }, not both');
+    return readEcsTarget(reader, ecsAt);
+  }
   const tagAt = fields?.required('tag', 'a mapping of tag keys to values, e.g. { Name: bastion }');
   const entries = tagAt && reader.entries(tagAt, 'a mapping of tag keys to values, e.g. { Name: bastion }');
   if (tagAt === undefined || entries === undefined) return undefined;
@@ -355,6 +363,22 @@ function readTarget(reader: ConfigReader, at: Located): TargetSpec | undefined {
   const problem = targetSpecProblem(spec);
   if (complete && problem !== undefined) reader.report(tagAt, problem);
   return complete && problem === undefined ? spec : undefined;
+}
+
+/** `{ cluster, service, container? }`: a running task of an ECS service. */
+function readEcsTarget(reader: ConfigReader, at: Located): TargetSpec | undefined {
+  const fields = reader.fields(at, { keys: ['cluster', 'service', 'container'] }, 'a mapping { cluster: NAME, service: NAME, container?: NAME }');
+  if (fields === undefined) return undefined;
+  const name = (key: string, required: boolean): string | undefined | null => {
+    const fieldAt = required ? fields.required(key, ECS_NAME_EXPECTED) : fields.optional(key);
+    if (fieldAt === undefined) return required ? null : undefined;
+    return reader.value(fieldAt, ECS_NAME_EXPECTED, (v) => (typeof v === 'string' && ecsServiceTargetProblem({ cluster: v, service: v }) === undefined ? v : undefined)) ?? null;
+  };
+  const cluster = name('cluster', true);
+  const service = name('service', true);
+  const container = name('container', false);
+  if (typeof cluster !== 'string' || typeof service !== 'string' || container === null) return undefined;
+  return { ecs: { cluster, service, ...(container === undefined ? {} : { container }) } };
 }
 
 type ReadLocal = { host?: string; port: number; portAt: Located } | { socket: LocalSocketOptions; at: Located };

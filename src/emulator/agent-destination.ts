@@ -3,7 +3,7 @@ import { BlockList, connect, isIP, type Socket } from 'node:net';
 import { formatDestination } from './targets.js';
 
 /*
- * How the agent reaches a session's destination (port-forwarding.md §4.9): a remote `host` is
+ * How the agent reaches a session's destination (docs/forwarding.md §7.3): a remote `host` is
  * resolved once per session and checked against the deny list; every dial then tries the resolved
  * addresses in resolver order and reports the first error. Without a `host` the target's own
  * address is dialled. Errors read like the Go agent's, since the client prints them.
@@ -25,7 +25,7 @@ export interface DestinationDialerOptions {
   onRefusedByFault?: (destination: string) => void;
 }
 
-/** The session may not reach this destination; the session fails with this message (§4.9 step 4). */
+/** The session may not reach this destination; the session fails with this message (docs/forwarding.md §7.3). */
 export class DestinationForbiddenError extends Error {
   override readonly name = 'DestinationForbiddenError';
 }
@@ -53,7 +53,7 @@ export class DestinationDialer {
     try {
       addresses = (await lookup(spec.dialHost, { all: true, verbatim: true })).map((entry) => entry.address);
     } catch {
-      // §4.9 step 4: a failed resolution is no error yet; every dial then fails with "missing address".
+      // docs/forwarding.md §7.3: a failed resolution is no error yet; every dial then fails with "missing address".
       addresses = [];
     }
     const denied = new BlockList();

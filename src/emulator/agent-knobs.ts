@@ -6,29 +6,29 @@ import { isIP } from 'node:net';
  */
 
 export interface AgentKnobs {
-  /** Sent in the HandshakeRequest; decides the client's mode (port-forwarding.md §2.2): `3.0.0.0` makes it basic. */
+  /** Sent in the HandshakeRequest; decides the client's mode (docs/forwarding.md §2.1): `3.0.0.0` makes it basic. */
   agentVersion: string;
-  /** The agent's 1 KiB + 1 ms per message on its output (port-forwarding.md §3.2, §4.1); off for benchmarks. */
+  /** The agent's 1 KiB + 1 ms per message on its output (docs/forwarding.md §7.2); off for benchmarks. */
   pacing: boolean;
   /** No stream data either way for this long ends the session as timed out (the service's idle timeout). */
   idleTimeoutMs: number;
   /** The session ends as timed out this long after its agent started; 0: no limit. */
   maxSessionDurationMs: number;
-  /** Remote IPs a ToRemoteHost session may not reach (port-forwarding.md §4.9). */
+  /** Remote IPs a ToRemoteHost session may not reach (docs/forwarding.md §7.3). */
   denyList: string[];
   /**
-   * Largest payload of the agent's Output messages, 1–1024 (port-forwarding.md §0.3). Smaller values
-   * split smux frames across many messages, as §6 item 15 suggests for testing a client's parser.
+   * Largest payload of the agent's Output messages, 1–1024 (docs/forwarding.md §7.2). Smaller values
+   * split smux frames across many messages, to test a client's parser.
    */
   outputChunkSize: number;
-  /** How long the agent waits for the HandshakeResponse (data-channel.md §8.7: 15 s). */
+  /** How long the agent waits for the HandshakeResponse (docs/protocol.md §8.1: 15 s). */
   handshakeTimeoutMs: number;
-  /** smux keepalive period when the client version asks for keepalive (port-forwarding.md §4.6). */
+  /** smux keepalive period when the client version asks for keepalive (docs/forwarding.md §5). */
   smuxKeepAliveIntervalMs: number;
   smuxKeepAliveTimeoutMs: number;
 }
 
-/** port-forwarding.md §4.9: IMDS, VPC DNS, Time Sync and Windows activation addresses. */
+/** docs/forwarding.md §7.3: IMDS, VPC DNS, Time Sync and Windows activation addresses. */
 export const DEFAULT_DENY_LIST: readonly string[] = [
   '169.254.169.254',
   'fd00:ec2::254',

@@ -2,13 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { ReliableChannel } from '../channel/reliable-channel.js';
 import { encodeFlag, PayloadType } from '../protocol/index.js';
 
-/** The agent sleeps this long after each message it sends (port-forwarding.md §3.2 step 3, §4.1). */
+/** The agent sleeps this long after each message it sends (docs/forwarding.md §7.2). */
 const PACING_DELAY_MS = 1;
 
 export interface ChannelOutputOptions {
   /** Read before each message, so a session's pacing can be switched while it runs. */
   pacing: () => boolean;
-  /** Largest Output payload, read before each message: 1024 (`StreamDataPayloadSize`, port-forwarding.md §0.3) or less. */
+  /** Largest Output payload, read before each message: 1024 (`StreamDataPayloadSize`, docs/forwarding.md §7.2) or less. */
   chunkSize: () => number;
   /** Bytes queued here above which write() asks the writer to wait for 'drain'. */
   highWaterBytes?: number;
@@ -71,7 +71,7 @@ export class ChannelOutput extends EventEmitter<{ drain: [] }> {
     return this.queuedBytes;
   }
 
-  /** While the service has paused publication the agent sends nothing, so destinations stop being read (data-channel.md §9). */
+  /** While the service has paused publication the agent sends nothing, so destinations stop being read (docs/protocol.md §7.3). */
   setPaused(paused: boolean): void {
     this.paused = paused;
     this.flush();

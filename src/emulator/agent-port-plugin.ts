@@ -19,11 +19,11 @@ export interface PortPluginContext {
   logger: Logger;
 }
 
-/** The Port plugin of the agent after the handshake (port-forwarding.md §3.2, §4). */
+/** The Port plugin of the agent after the handshake (docs/forwarding.md §6.2, §4). */
 export interface PortPlugin {
   /** A client Output payload. False means not ready: no ack, offered again after resumeDelivery(). */
   receive(payload: Buffer): boolean;
-  /** The DisconnectToPort flag (port-forwarding.md §5.1). */
+  /** The DisconnectToPort flag (docs/protocol.md §3.4). */
   disconnect(): void;
   /** Closes every destination connection and stops. */
   close(): void;

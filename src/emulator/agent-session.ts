@@ -37,7 +37,7 @@ import { MuxPortPlugin } from './port-mux.js';
 import { appendBounded, type AgentSessionLog, type ConnectionRecord, type WebSocketRecord } from './record.js';
 import type { EmulatedSession, EndedState } from './session-registry.js';
 
-/** What the client prints for the ends the service decides (data-channel.md §10). */
+/** What the client prints for the ends the service decides (docs/protocol.md §10.1). */
 export const IDLE_TIMEOUT_OUTPUT = 'Your session timed out due to inactivity and has been terminated.';
 export const MAX_DURATION_OUTPUT = 'Your session has reached its maximum session duration and has been terminated.';
 export const HANDSHAKE_TIMEOUT_OUTPUT = 'Handshake timed out. Please ensure that you have the latest version of the session manager plugin.';
@@ -72,8 +72,8 @@ type Phase = 'new' | 'handshaking' | 'running' | 'ended';
 
 /**
  * The agent's side of one session: the data channel in the agent role across every WebSocket
- * the client opens for it (resume keeps all state, data-channel.md §11.4), the port-session
- * handshake (port-forwarding.md §2.1), the port plugin, the service's idle and duration limits,
+ * the client opens for it (resume keeps all state, docs/protocol.md §9.3), the port-session
+ * handshake (docs/protocol.md §8), the port plugin, the service's idle and duration limits,
  * and the session's faults.
  */
 export class AgentSession {
@@ -109,7 +109,7 @@ export class AgentSession {
       // The agent acks the HandshakeResponse before acting on it: ack, then HandshakeComplete (vectors).
       ackBeforeDelivery: (type) => type === PayloadType.HandshakeResponse,
       // Give up (and end the session) after about five minutes, the reference's 3000 resends 100 ms
-      // apart (data-channel.md §7.2). The official client never re-acknowledges duplicates (§16.3),
+      // apart (docs/protocol.md §6.1). The official client never re-acknowledges duplicates (§12.3),
       // so a lost ack can get here; the channel's default would end such sessions sooner.
       resendTimeoutMs: AGENT_RESEND_TIMEOUT_MS,
       logger: this.logger,
@@ -213,7 +213,7 @@ export class AgentSession {
     this.closeConnection(connection, `protocol error: ${error.message}`, () => closeSocket(connection.ws, POLICY_VIOLATION, 'protocol error'));
   }
 
-  // --- handshake (port-forwarding.md §2.1) -----------------------------------------------------------
+  // --- handshake (docs/protocol.md §8) ----------------------------------------------------------------
 
   private startHandshake(): void {
     this.phase = 'handshaking';
@@ -221,7 +221,7 @@ export class AgentSession {
     this.log.agentVersion = knobs.agentVersion;
     this.startedAt = Date.now();
     this.lastActivity = this.startedAt;
-    // Exactly one SessionType action, never KMSEncryption, properties verbatim as strings (§2.1, §6 item 2).
+    // Exactly one SessionType action, never KMSEncryption, properties verbatim as strings (docs/protocol.md §8.2).
     this.channel.send(
       PayloadType.HandshakeRequest,
       encodeHandshakeRequest({
@@ -255,7 +255,7 @@ export class AgentSession {
     this.log.clientVersion = response.clientVersion;
     const failed = response.processedClientActions.find((action) => action.actionStatus !== ActionStatus.Success);
     if (failed !== undefined) {
-      // §5.5: a SessionType action that is not Success cancels the session.
+      // docs/protocol.md §8.3: a SessionType action that is not Success cancels the session.
       const reason = `the client did not process action ${failed.actionType} (status ${failed.actionStatus}${failed.error === '' ? '' : `: ${failed.error}`})`;
       this.end('failed', reason, `Handshake failed: ${reason}`);
       return;
@@ -338,13 +338,13 @@ export class AgentSession {
       return true;
     }
     if (this.phase !== 'running') {
-      // §2.1: client data before the handshake completes is acknowledged and dropped.
+      // docs/protocol.md §8.5: client data before the handshake completes is acknowledged and dropped.
       this.log.discardedBeforeHandshake += 1;
       return true;
     }
     switch (message.payloadType) {
       case PayloadType.Output: {
-        // Not ready until the plugin exists and takes it: no ack, the client retransmits (§2.1).
+        // Not ready until the plugin exists and takes it: no ack, the client retransmits (docs/protocol.md §8.5).
         if (this.plugin === undefined || !this.plugin.receive(message.payload)) return false;
         this.touch();
         return true;
@@ -359,13 +359,13 @@ export class AgentSession {
   private onFlag(flag: number): boolean {
     if (flag === Flag.TerminateSession) {
       this.recordFlag(flag);
-      // §6 item 16: end the port session, then channel_closed and close the socket, as the service.
+      // docs/forwarding.md §7.6: end the port session, then channel_closed and close the socket, as the service.
       this.end('terminated', 'TerminateSession flag from the client', '');
       return true;
     }
     if (this.plugin === undefined) return false;
     this.recordFlag(flag);
-    // DisconnectToPort means something in basic mode only; unknown and short flags are ignored (§6 item 16).
+    // DisconnectToPort means something in basic mode only; unknown and short flags are ignored (docs/protocol.md §3.4).
     if (flag === Flag.DisconnectToPort) this.plugin.disconnect();
     return true;
   }
@@ -431,7 +431,7 @@ export class AgentSession {
 
   /**
    * The session is over (DataChannelHandler.terminate): stop the plugin, send channel_closed
-   * (unsequenced, seq 0, flags 0, PayloadType 0; data-channel.md §10) and close the socket.
+   * (unsequenced, seq 0, flags 0, PayloadType 0; docs/protocol.md §10.1) and close the socket.
    */
   terminate(reason: string): void {
     if (this.phase === 'ended') return;
@@ -501,9 +501,9 @@ export class AgentSession {
 }
 
 /**
- * The agent's mode decision (port-forwarding.md §2.3) from the client's version, limited by what
+ * The agent's mode decision (docs/forwarding.md §2.2) from the client's version, limited by what
  * the emulated agent version has: no mux before 3.0.222.0, and smux keepalive on regardless of the
- * client before the client-dependent rule shipped (§2.4). Both limits use the client's own
+ * client before the client-dependent rule shipped (docs/forwarding.md §2.3). Both limits use the client's own
  * comparison, so the two ends always agree (e.g. agent 3.0.0.0: both basic).
  */
 function portModeOf(agentVersion: string, clientVersion: string, type: string): AgentPortModeDecision {
@@ -515,7 +515,7 @@ function portModeOf(agentVersion: string, clientVersion: string, type: string): 
 function closeSocket(ws: WebSocket, code: number, reason: string): void {
   if (ws.readyState === ws.CLOSED) return;
   ws.close(code, reason);
-  // The official client answers no close frame (data-channel.md §3.6): do not wait for it long.
+  // The official client answers no close frame (docs/protocol.md §4.4): do not wait for it long.
   setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS).unref();
 }
 

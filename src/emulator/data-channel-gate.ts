@@ -12,7 +12,7 @@ import type { EmulatedSession, SessionRegistry } from './session-registry.js';
 /*
  * The door of the emulated data channel: WebSocket upgrades at /v1/data-channel/<sessionId>, and the
  * first data frame, which must be the OpenDataChannel text frame carrying an unused token of that
- * session (data-channel.md §3.2). Anything else is closed with 1008 and a reason; a valid channel is
+ * session (docs/protocol.md §4.1). Anything else is closed with 1008 and a reason; a valid channel is
  * handed to the DataChannelHandler (the agent), which owns it from then on.
  */
 
@@ -40,7 +40,7 @@ export interface DataChannelGateOptions {
 }
 
 const DATA_CHANNEL_PATH = /^\/v1\/data-channel\/([^/]+)$/;
-/** Data channel messages carry at most 1024 payload bytes plus a 120-byte header (port-forwarding.md §0.3). */
+/** Data channel messages carry at most 1024 payload bytes plus a 120-byte header (docs/protocol.md §4.2). */
 const MAX_FRAME_BYTES = 64 * 1024;
 /** RFC 6455 §5.5: a close frame's reason is at most 123 bytes. */
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -83,7 +83,7 @@ export class DataChannelGate {
       this.refuse(ws, sessionId, `unknown session ${sessionId}`);
       return;
     }
-    // Control frames (the client's `keepalive` ping, data-channel.md §3.4) may come first; ws answers them itself.
+    // Control frames (the client's `keepalive` ping, docs/protocol.md §4.3) may come first; ws answers them itself.
     const timer = setTimeout(() => {
       this.refuse(ws, sessionId, `no OpenDataChannel frame within ${this.options.openFrameTimeoutMs} ms`);
     }, this.options.openFrameTimeoutMs);

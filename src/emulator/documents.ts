@@ -2,7 +2,7 @@ import { ApiError, validationError } from './api-errors.js';
 
 /*
  * The two port-forwarding Session documents: parameter validation and defaults, and the resolved
- * `properties` the agent hands to the client in the handshake (port-forwarding.md §1.3, §1.4).
+ * `properties` the agent hands to the client in the handshake (docs/forwarding.md §1.2).
  */
 
 export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSession';
@@ -10,14 +10,14 @@ export const REMOTE_HOST_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost'
 
 export interface ResolvedDocument {
   documentName: string;
-  /** All values are strings, in the order the agent echoes them (port-forwarding.md §1.1). */
+  /** All values are strings, in the order the agent echoes them (docs/forwarding.md §1.1). */
   properties: Record<string, string>;
   /** `host` of the ToRemoteHost document; undefined for the plain document (the target itself). */
   host?: string;
   port: number;
 }
 
-// port-forwarding.md §1.3: decimal, no leading zeros; portNumber 1–65535, localPortNumber 0–65535.
+// docs/forwarding.md §1.2: decimal, no leading zeros; portNumber 1–65535, localPortNumber 0–65535.
 const PORT_PATTERN = /^(?:[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 const LOCAL_PORT_PATTERN = /^(?:0|[1-9]\d{0,3}|[1-5]\d{4}|6[0-4]\d{3}|65[0-4]\d{2}|655[0-2]\d|6553[0-5])$/;
 

@@ -7,6 +7,7 @@ import type { AgentSessionLog, EmulatorRecordSnapshot, SessionRecord } from './r
 import { EmulatorService } from './service-api.js';
 import type { EndedState } from './session-registry.js';
 import { EMULATOR_CREDENTIALS, type EmulatorCredentials } from './sigv4-verifier.js';
+import type { EmulatedEcsTask, EmulatedEcsTaskConfig } from './ecs-tasks.js';
 import type { EmulatedTargetConfig } from './targets.js';
 
 /** A managed node of the emulator: the service's view plus overrides for its sessions' agents. */
@@ -36,13 +37,29 @@ export interface EmulatorOptions {
   idleTimeoutMs?: number;
   /** Default 0: no limit. */
   maxSessionDurationMs?: number;
-  /** Default port-forwarding.md §4.9's list. */
+  /** Default: the list in docs/forwarding.md §7.3. */
   denyList?: string[];
   /** Default 15 s. */
   handshakeTimeoutMs?: number;
   /** Emulator-wide faults. */
   faults?: FaultSettings;
+  /** ECS tasks running at start, one per entry (ECS Exec on unless the entry says otherwise). */
+  ecsTasks?: EmulatedEcsTaskConfig[];
+  /** Actions answered with AccessDeniedException (`ecs:DescribeTasks`, `ssm:StartSession`, …). */
+  deniedActions?: string[];
   logger?: Logger;
+}
+
+/** The emulator's ECS tasks: sessions reach them as `ecs:<cluster>_<task id>_<runtime id>`. */
+export interface EcsControls {
+  /** Starts a task; its containers take sessions at once. */
+  run(config: EmulatedEcsTaskConfig): EmulatedEcsTask;
+  /** Stops a task; its sessions end. False if unknown or already stopped. */
+  stop(taskId: string): boolean;
+  /** A deployment: each running task of the service is replaced by a new one; returns the new ones. */
+  replace(cluster: string, service: string): EmulatedEcsTask[];
+  /** Every task started so far (stopped ones too), optionally of one cluster and service. */
+  list(cluster?: string, service?: string): EmulatedEcsTask[];
 }
 
 /** Controls of one session's agent. */
@@ -130,6 +147,22 @@ export class Emulator {
     validateFaults(faults, 'emulator faults');
     this.settings.faults = { ...faults };
     this.agents.faultsChanged();
+  }
+
+  /** The emulator's ECS tasks. */
+  get ecs(): EcsControls {
+    const tasks = this.service.ecsTasks;
+    return {
+      run: (config) => tasks.run(config),
+      stop: (taskId) => tasks.stop(taskId),
+      replace: (cluster, service) => tasks.replace(cluster, service),
+      list: (cluster, service) => tasks.list(cluster, service),
+    };
+  }
+
+  /** Replaces the actions answered with AccessDeniedException (`ecs:DescribeTasks`, …). */
+  setDeniedActions(actions: readonly string[]): void {
+    this.service.deniedActions = new Set(actions);
   }
 
   /** The next `count` ResumeSession calls fail (default a 500 InternalServerError). */
@@ -237,8 +270,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     region,
     credentials: [credentials],
     targets: serviceTargets,
+    ...(options.deniedActions === undefined ? {} : { deniedActions: options.deniedActions }),
     logger,
   });
+  for (const task of options.ecsTasks ?? []) service.ecsTasks.run(task);
   const agents = new AgentHandler({
     knobs: () => settings.knobs,
     faults: () => settings.faults,

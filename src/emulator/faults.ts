@@ -94,7 +94,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** Frames the client cannot parse, for testing its error handling (data-channel.md §4.3). */
+/** Frames the client cannot parse, for testing its error handling (docs/protocol.md §2.4). */
 export function malformedFrame(kind: MalformedFrameKind, sequenceNumber: number): Buffer {
   const frame = encodeClientMessage({
     messageType: MessageType.OutputStreamData,

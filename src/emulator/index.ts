@@ -1,4 +1,5 @@
-export { Emulator, startEmulator, type EmulatorOptions, type EmulatorTargetConfig, type SessionControls } from './emulator.js';
+export { Emulator, startEmulator, type EcsControls, type EmulatorOptions, type EmulatorTargetConfig, type SessionControls } from './emulator.js';
+export type { EmulatedEcsTask, EmulatedEcsTaskConfig } from './ecs-tasks.js';
 export { DEFAULT_AGENT_KNOBS, DEFAULT_AGENT_VERSION, DEFAULT_DENY_LIST, type AgentKnobs } from './agent-knobs.js';
 export {
   MALFORMED_FRAME_KINDS,

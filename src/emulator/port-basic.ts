@@ -9,13 +9,13 @@ const CLOSE_GRACE_MS = 1000;
 export interface BasicPortOptions {
   /**
    * `type` is not LocalPortForwarding (SSH-style): destination EOF ends the session instead of
-   * waiting for a redial (port-forwarding.md §3.2 step 7).
+   * waiting for a redial (docs/forwarding.md §6.2).
    */
   endOnDestinationEof: boolean;
 }
 
 /**
- * Basic port forwarding, the agent side (port-forwarding.md §3.2): one destination connection,
+ * Basic port forwarding, the agent side (docs/forwarding.md §6.2): one destination connection,
  * dialled at start; DisconnectToPort or destination EOF closes it and the next client Output
  * redials. The client is never told that the destination closed.
  */
@@ -35,7 +35,7 @@ export class BasicPortPlugin implements PortPlugin {
     ctx.output.on('drain', this.onOutputDrain);
   }
 
-  /** Dials at once (§3.2 step 1); a failure ends the session. */
+  /** Dials at once (docs/forwarding.md §6.2); a failure ends the session. */
   start(): void {
     this.dial();
   }
@@ -45,7 +45,7 @@ export class BasicPortPlugin implements PortPlugin {
     if (this.socket !== undefined && (this.socket.writableEnded || this.socket.destroyed)) this.closeDestination();
     const socket = this.socket;
     if (socket === undefined) {
-      // §3.2 step 4: a pending reconnect dials on the next client Output, which waits for it.
+      // docs/forwarding.md §6.2: a pending reconnect dials on the next client Output, which waits for it.
       this.dial();
       return false;
     }

@@ -5,7 +5,7 @@ import { Flag } from '../protocol/index.js';
 import type { PortPlugin, PortPluginContext } from './agent-port-plugin.js';
 import type { ConnectionRecord } from './record.js';
 
-/** The agent's smux accept backlog (port-forwarding.md §4.2); past it the receive loop stops. */
+/** The agent's smux accept backlog (docs/forwarding.md §3.5); past it the receive loop stops. */
 const ACCEPT_BACKLOG = 1024;
 const CLOSE_GRACE_MS = 1000;
 
@@ -16,7 +16,7 @@ export interface MuxPortOptions {
 }
 
 /**
- * Multiplexed port forwarding, the agent side (port-forwarding.md §4, §6 items 10–15): an smux
+ * Multiplexed port forwarding, the agent side (docs/forwarding.md §3–§4): an smux
  * server over the channel's Output bytes. Streams are dialled one at a time in SYN order; a failed
  * dial sends the ConnectToPortError flag and then FIN on that stream, and the session goes on.
  */
@@ -59,7 +59,7 @@ export class MuxPortPlugin implements PortPlugin {
     return true;
   }
 
-  /** DisconnectToPort means nothing in mux mode (port-forwarding.md §5.1). */
+  /** DisconnectToPort means nothing in mux mode (docs/protocol.md §3.4). */
   disconnect(): void {}
 
   close(): void {
@@ -78,7 +78,7 @@ export class MuxPortPlugin implements PortPlugin {
     this.ctx.resumeDelivery();
   }
 
-  /** One dial at a time, in SYN order: a slow destination delays later streams, as in the agent (§7 item 13). */
+  /** One dial at a time, in SYN order: a slow destination delays later streams, as in the agent (docs/forwarding.md §4.2). */
   private acceptNext(): void {
     if (this.dialing || this.closed) return;
     const stream = this.acceptQueue.shift();
@@ -99,7 +99,7 @@ export class MuxPortPlugin implements PortPlugin {
         record.error = error.message;
         this.ctx.logger.info({ streamId: stream.id, err: error.message }, 'destination refused a stream');
         if (!this.closed) {
-          // §4.5 accept step 4: the flag first, then FIN on that stream, as two messages.
+          // docs/forwarding.md §4.4: the flag first, then FIN on that stream, as two messages.
           this.ctx.output.writeFlag(Flag.ConnectToPortError);
           stream.destroy();
         }
@@ -111,7 +111,7 @@ export class MuxPortPlugin implements PortPlugin {
 
 /**
  * Copies both ways between a stream and its destination socket, with backpressure each way.
- * Close rules (§4.5, §6 item 13): peer FIN fully closes the destination; destination EOF or
+ * Close rules (docs/forwarding.md §4.3): peer FIN fully closes the destination; destination EOF or
  * error sends FIN and closes fully. No half-close.
  */
 function bridge(stream: SmuxStream, socket: Socket, record: ConnectionRecord): void {

@@ -67,7 +67,7 @@ export interface AgentSessionLog {
   mode?: PortMode;
   smuxKeepAlive?: boolean;
   handshakeCompletedAt?: Date;
-  /** Client stream messages acknowledged and dropped because the handshake was not complete (port-forwarding.md §2.1). */
+  /** Client stream messages acknowledged and dropped because the handshake was not complete (docs/protocol.md §8.5). */
   discardedBeforeHandshake: number;
   flags: FlagRecord[];
   connections: ConnectionRecord[];

@@ -15,6 +15,7 @@ import { EMULATOR_CREDENTIALS, SigV4Verifier } from './sigv4-verifier.js';
 import type { EmulatorCredentials } from './sigv4-verifier.js';
 import { SsmOperations } from './ssm-operations.js';
 import type { JsonObject } from './ssm-operations.js';
+import { ECS_TARGET_PREFIX, EcsTaskDirectory } from './ecs-tasks.js';
 import { formatDestination, TargetDirectory } from './targets.js';
 import type { EmulatedTargetConfig } from './targets.js';
 
@@ -40,6 +41,8 @@ export interface EmulatorServiceOptions {
   dataChannelHandler?: DataChannelHandler;
   /** How long an upgraded socket may wait before sending its OpenDataChannel frame; default 30 s. */
   openFrameTimeoutMs?: number;
+  /** Actions answered with AccessDeniedException, as an IAM policy without them would: `ecs:DescribeTasks`, `ssm:StartSession`. */
+  deniedActions?: string[];
 }
 
 const TARGET_PREFIX = 'AmazonSSM.';
@@ -50,10 +53,14 @@ export class EmulatorService {
   readonly sessions = new SessionRegistry();
   readonly record = new EmulatorRecord();
   readonly targets: TargetDirectory;
+  readonly ecsTasks: EcsTaskDirectory;
+  /** `ecs:ListTasks`, `ssm:StartSession`, …: answered with AccessDeniedException. */
+  deniedActions: Set<string>;
   private readonly host: string;
   private readonly requestedPort: number;
   private readonly logger: Logger;
-  private readonly verifier: SigV4Verifier;
+  /** One per API: a signature is scoped to its service (`ssm`, `ecs`). */
+  private readonly verifiers: { ssm: SigV4Verifier; ecs: SigV4Verifier };
   private readonly operations: SsmOperations;
   private readonly gate: DataChannelGate;
   private readonly server: Server;
@@ -66,7 +73,15 @@ export class EmulatorService {
     this.logger = options.logger ?? pino({ enabled: false });
     this.handler = options.dataChannelHandler;
     this.targets = new TargetDirectory(options.targets ?? {});
-    this.verifier = new SigV4Verifier(options.credentials ?? [EMULATOR_CREDENTIALS], options.region ?? 'us-east-1');
+    const credentials = options.credentials ?? [EMULATOR_CREDENTIALS];
+    const region = options.region ?? 'us-east-1';
+    this.verifiers = { ssm: new SigV4Verifier(credentials, region, 'ssm'), ecs: new SigV4Verifier(credentials, region, 'ecs') };
+    this.deniedActions = new Set(options.deniedActions);
+    this.ecsTasks = new EcsTaskDirectory(region, this.targets, (targetIds) => {
+      for (const session of this.sessions.list()) {
+        if (targetIds.includes(session.target)) this.endSession(session.id, 'terminated', 'The ECS task stopped.');
+      }
+    });
     this.operations = new SsmOperations({
       sessions: this.sessions,
       targets: this.targets,
@@ -145,7 +160,11 @@ export class EmulatorService {
   private async answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const at = new Date();
     const targetHeader = request.headers['x-amz-target'];
-    const operation = typeof targetHeader === 'string' && targetHeader.startsWith(TARGET_PREFIX) ? targetHeader.slice(TARGET_PREFIX.length) : 'unknown';
+    const api = typeof targetHeader === 'string' && targetHeader.startsWith(ECS_TARGET_PREFIX) ? 'ecs' : 'ssm';
+    const prefix = api === 'ecs' ? ECS_TARGET_PREFIX : TARGET_PREFIX;
+    const name = typeof targetHeader === 'string' && targetHeader.startsWith(prefix) ? targetHeader.slice(prefix.length) : 'unknown';
+    // SSM operations are recorded by name, as before ECS existed here; ECS ones as `ecs:<Operation>`.
+    const operation = api === 'ecs' ? `ecs:${name}` : name;
     let subject: { sessionId?: string; target?: string } = {};
     let status = 200;
     let body: string;
@@ -156,13 +175,17 @@ export class EmulatorService {
         throw new ApiError('UnknownOperationException', `Only POST / is served here, got ${request.method} ${url.pathname}`, 404);
       }
       const raw = await readBody(request);
-      await this.verifier.verify({ method: 'POST', path: url.pathname, query: queryOf(url), headers: request.headers, body: raw });
-      if (operation === 'unknown') {
-        throw new ApiError('UnknownOperationException', `X-Amz-Target must be ${TARGET_PREFIX}<Operation>, got ${String(targetHeader)}`);
+      await this.verifiers[api].verify({ method: 'POST', path: url.pathname, query: queryOf(url), headers: request.headers, body: raw });
+      if (name === 'unknown') {
+        throw new ApiError('UnknownOperationException', `X-Amz-Target must be ${TARGET_PREFIX}<Operation> or ${ECS_TARGET_PREFIX}<Operation>, got ${String(targetHeader)}`);
+      }
+      const action = `${api}:${name}`;
+      if (this.deniedActions.has(action)) {
+        throw new ApiError('AccessDeniedException', `User: arn:aws:iam::123456789012:user/emulator is not authorized to perform: ${action} because no identity-based policy allows the ${action} action`);
       }
       const input = parseJsonObject(raw);
       subject = subjectOf(input);
-      const output = this.operations.run(operation, input);
+      const output = api === 'ecs' ? this.ecsTasks.answer(name, input) : this.operations.run(name, input);
       if (typeof output.SessionId === 'string') subject.sessionId = output.SessionId;
       body = JSON.stringify(output);
     } catch (error) {

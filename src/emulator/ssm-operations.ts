@@ -9,7 +9,7 @@ import type { TargetDirectory } from './targets.js';
 /*
  * The four SSM operations the emulator answers, on parsed JSON bodies, returning JSON bodies or
  * throwing ApiError. Shapes follow the AWS JSON 1.1 model of StartSession, ResumeSession,
- * TerminateSession and DescribeInstanceInformation (data-channel.md §2.1).
+ * TerminateSession and DescribeInstanceInformation (docs/protocol.md §1.3).
  */
 
 export type JsonObject = Record<string, unknown>;
@@ -86,7 +86,7 @@ export class SsmOperations {
     }
     const session = this.existingSession(sessionId);
     const token = this.options.sessions.issueToken(session);
-    // A session that has ended resumes with no TokenValue (data-channel.md §11.2): the client must start anew.
+    // A session that has ended resumes with no TokenValue (docs/protocol.md §9.2): the client must start anew.
     return { SessionId: session.id, ...(token === undefined ? {} : { TokenValue: token }), StreamUrl: this.options.streamUrl(session.id) };
   }
 
@@ -110,7 +110,7 @@ export class SsmOperations {
     const end = start + page.length;
     return {
       InstanceInformationList: page.map((target) => instanceInformation(target, now)),
-      ...(end < matching.length ? { NextToken: Buffer.from(`offset:${end}`).toString('base64') } : {}),
+      ...(end < matching.length ? { NextToken: nextPageToken(end) } : {}),
     };
   }
 
@@ -121,14 +121,20 @@ export class SsmOperations {
   }
 }
 
-function pageStart(nextToken: string | undefined): number {
+/** Where a page starts: the offset an earlier page's token carries (tokens are opaque to callers). */
+export function pageStart(nextToken: string | undefined, invalid = (): ApiError => new ApiError('InvalidNextToken', 'The NextToken is not one this service issued')): number {
   if (nextToken === undefined) return 0;
   const match = /^offset:(\d+)$/.exec(Buffer.from(nextToken, 'base64').toString('utf8'));
-  if (!match) throw new ApiError('InvalidNextToken', 'The NextToken is not one this service issued');
+  if (!match) throw invalid();
   return Number(match[1]);
 }
 
-function optionalString(input: JsonObject, name: string): string | undefined {
+/** The token of the page after one that ended at `end`. */
+export function nextPageToken(end: number): string {
+  return Buffer.from(`offset:${end}`).toString('base64');
+}
+
+export function optionalString(input: JsonObject, name: string): string | undefined {
   const value = input[name];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'string') throw serializationError(`${name}: expected a string, got ${typeof value}`);

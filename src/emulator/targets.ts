@@ -46,33 +46,49 @@ export class TargetDirectory {
   private readonly targets = new Map<string, EmulatedTarget>();
   private readonly rules = new Map<string, DestinationRule[]>();
 
+  /** ECS task containers: session targets that DescribeInstanceInformation does not list. */
+  private readonly taskContainers = new Map<string, EmulatedTarget>();
+
   constructor(config: Readonly<Record<string, EmulatedTargetConfig>>) {
-    for (const [id, target] of Object.entries(config)) {
-      if (id === '') throw new Error('Emulator target ids must not be empty');
-      const pingStatus = target.pingStatus ?? 'Online';
-      if (!PING_STATUSES.includes(pingStatus)) {
-        throw new Error(`Emulator target ${id}: pingStatus must be one of ${PING_STATUSES.join(', ')}, got '${String(pingStatus)}'`);
-      }
-      const allowedDestinations = target.allowedDestinations ?? ['*'];
-      this.rules.set(id, allowedDestinations.map((rule) => parseRule(rule, id)));
-      this.targets.set(id, {
-        id,
-        address: target.address ?? '127.0.0.1',
-        allowedDestinations,
-        computerName: target.computerName ?? id,
-        tags: { ...target.tags },
-        pingStatus,
-      });
-    }
+    for (const [id, target] of Object.entries(config)) this.targets.set(id, this.build(id, target));
   }
 
   get(id: string): EmulatedTarget | undefined {
-    return this.targets.get(id);
+    return this.targets.get(id) ?? this.taskContainers.get(id);
   }
 
-  /** In configuration order, which is also DescribeInstanceInformation's order. */
+  /** Managed nodes in configuration order, which is also DescribeInstanceInformation's order. */
   list(): EmulatedTarget[] {
     return [...this.targets.values()];
+  }
+
+  /** A running ECS task's container becomes a session target (`ecs:<cluster>_<task>_<runtime id>`). */
+  addTaskContainer(id: string, config: EmulatedTargetConfig): void {
+    this.taskContainers.set(id, this.build(id, config));
+  }
+
+  /** Its task stopped: StartSession to it fails as for a node that is not connected. */
+  removeTaskContainer(id: string): void {
+    this.taskContainers.delete(id);
+    this.rules.delete(id);
+  }
+
+  private build(id: string, target: EmulatedTargetConfig): EmulatedTarget {
+    if (id === '') throw new Error('Emulator target ids must not be empty');
+    const pingStatus = target.pingStatus ?? 'Online';
+    if (!PING_STATUSES.includes(pingStatus)) {
+      throw new Error(`Emulator target ${id}: pingStatus must be one of ${PING_STATUSES.join(', ')}, got '${String(pingStatus)}'`);
+    }
+    const allowedDestinations = target.allowedDestinations ?? ['*'];
+    this.rules.set(id, allowedDestinations.map((rule) => parseRule(rule, id)));
+    return {
+      id,
+      address: target.address ?? '127.0.0.1',
+      allowedDestinations,
+      computerName: target.computerName ?? id,
+      tags: { ...target.tags },
+      pingStatus,
+    };
   }
 
   isAllowed(target: EmulatedTarget, host: string, port: number): boolean {

@@ -12,11 +12,11 @@ const DRAIN_QUIET_MS = 150;
 const DRAIN_CHECK_MS = 20;
 
 /**
- * Basic port forwarding for agents ≤ 3.0.196.0 (port-forwarding.md §3): one local connection at a
+ * Basic port forwarding for agents ≤ 3.0.196.0 (docs/forwarding.md §6): one local connection at a
  * time, raw bytes in Output messages, DisconnectToPort when it ends. Later connections wait their
  * turn (paused, so they cost no reads).
  *
- * Unlike the reference (§7 pitfall 9), output of the closed destination connection does not leak
+ * Unlike the reference (docs/forwarding.md §6.3), output of the closed destination connection does not leak
  * into the next one. The protocol marks no boundary, so after a disconnect the next connection
  * waits until that output has drained: the DisconnectToPort flag acknowledged (the agent has closed
  * the destination, which produces nothing more), then DRAIN_QUIET_MS without output (what the agent
@@ -130,7 +130,7 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
 
   private onInbound(message: InboundMessage): boolean {
     if (message.payloadType !== PayloadType.Output) {
-      // The reference writes every payload raw, flags included (§7 pitfall 10); a flag is not data.
+      // The reference writes every payload raw, flags included (docs/forwarding.md §6.1); a flag is not data.
       this.log.debug({ payloadType: message.payloadType }, 'ignored a non-data message in basic mode');
       return true;
     }

@@ -7,13 +7,13 @@ import { SmuxSession } from './smux-session.js';
 import type { SmuxStream } from './smux-stream.js';
 
 export interface MuxForwarderOptions {
-  /** smux keepalive, on only for agents ≤ 3.1.1511.0 (port-forwarding.md §2.2). */
+  /** smux keepalive, on only for agents ≤ 3.1.1511.0 (docs/forwarding.md §2.1). */
   smuxKeepAlive: boolean;
   logger?: Logger;
 }
 
 /**
- * Multiplexed port forwarding (port-forwarding.md §4): every local connection is one smux stream
+ * Multiplexed port forwarding (docs/forwarding.md §4): every local connection is one smux stream
  * of the session's single smux client. A refused destination fails that stream only.
  */
 export class MuxForwarder extends EventEmitter<ForwarderEvents> {
@@ -21,7 +21,7 @@ export class MuxForwarder extends EventEmitter<ForwarderEvents> {
   private readonly smux: SmuxSession;
   private readonly log: Logger;
   private readonly connections = new Map<SmuxStream, LocalConnection>();
-  /** ConnectToPortError flags not yet matched to the FIN that follows them (§7 pitfall 8). */
+  /** ConnectToPortError flags not yet matched to the FIN that follows them (docs/forwarding.md §4.4). */
   private unmatchedRefusals = 0;
   private closed = false;
   private readonly onDrain = (): void => this.smux.resumeOutput();
@@ -74,7 +74,7 @@ export class MuxForwarder extends EventEmitter<ForwarderEvents> {
     stream.on('data', (chunk: Buffer) => {
       connection.bytesDown += chunk.length;
     });
-    // smux v1 has no half-close (§4.5): the local end of input is the end of the stream.
+    // smux v1 has no half-close (docs/forwarding.md §4.3): the local end of input is the end of the stream.
     socket.pipe(stream);
     stream.pipe(socket);
     socket.on('error', (error) => {

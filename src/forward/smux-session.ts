@@ -11,13 +11,13 @@ import {
 import { SmuxStream, type SmuxStreamLink } from './smux-stream.js';
 
 export interface SmuxSessionOptions {
-  /** The client opens streams 3, 5, 7, …; the server accepts SYNs and never opens (port-forwarding.md §4.1, §4.5). */
+  /** The client opens streams 3, 5, 7, …; the server accepts SYNs and never opens (docs/forwarding.md §4.1). */
   role: 'client' | 'server';
-  /** §4.6: send NOP every keepAliveIntervalMs; close when no frame arrived during a keepAliveTimeoutMs window. */
+  /** docs/forwarding.md §5: send NOP every keepAliveIntervalMs; close when no frame arrived during a keepAliveTimeoutMs window. */
   keepAlive: boolean;
   keepAliveIntervalMs?: number;
   keepAliveTimeoutMs?: number;
-  /** Session-wide bytes delivered to streams but not yet read by their consumers (§4.7). */
+  /** Session-wide bytes delivered to streams but not yet read by their consumers (docs/forwarding.md §4.5). */
   maxReceiveBuffer?: number;
   /** Emits bytes towards the peer. Returns false when the transport wants us to stop until resumeOutput(). */
   output: (bytes: Buffer) => boolean;
@@ -34,7 +34,7 @@ export interface SmuxSessionEvents {
   close: [reason: Error | undefined];
 }
 
-/** The session saw no frame from the peer during a whole keepalive check window (§4.6). */
+/** The session saw no frame from the peer during a whole keepalive check window (docs/forwarding.md §5). */
 export class SmuxKeepaliveTimeoutError extends Error {
   override readonly name = 'SmuxKeepaliveTimeoutError';
 }
@@ -52,7 +52,7 @@ interface PendingWrite {
 }
 
 /**
- * An smux v1 session (§4) between streams and a byte pipe. The layer above feeds it the peer's
+ * An smux v1 session (docs/forwarding.md §3–§4) between streams and a byte pipe. The layer above feeds it the peer's
  * bytes with receive() and carries what it emits through `output`; it knows nothing of messages.
  *
  * Flow control both ways is bounded: outgoing, each stream has at most one write in progress (its
@@ -120,13 +120,13 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
     return this.closed;
   }
 
-  /** Client role: allocates the next stream id and sends its SYN at once (§4.5). */
+  /** Client role: allocates the next stream id and sends its SYN at once (docs/forwarding.md §4.1–§4.2). */
   openStream(): SmuxStream {
     if (this.closed) throw new Error('smux session is closed; cannot open a stream');
-    if (this.role !== 'client') throw new Error('smux server role never opens streams (port-forwarding.md §4.5)');
+    if (this.role !== 'client') throw new Error('smux server role never opens streams (docs/forwarding.md §4.1)');
     const id = this.lastStreamId + 2;
     if (id > MAX_STREAM_ID) {
-      throw new Error(`smux stream ids exhausted: last id ${this.lastStreamId}, ids are never reused (§4.5)`);
+      throw new Error(`smux stream ids exhausted: last id ${this.lastStreamId}, ids are never reused (docs/forwarding.md §4.1)`);
     }
     this.lastStreamId = id;
     const stream = this.createStream(id);
@@ -168,7 +168,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   /**
    * Sends one NOP (stream 0) now, whatever the keepalive setting. The peer only notes it as a frame
-   * seen (§4.3), so it is a harmless way to show the line is alive.
+   * seen (docs/forwarding.md §3.3), so it is a harmless way to show the line is alive.
    */
   sendNop(): void {
     if (!this.closed) this.sendControl(SmuxCommand.NOP, 0);
@@ -182,7 +182,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   /**
    * Destroys every stream (with `reason`, if given) and stops the timers. Nothing is sent: smux has
-   * no session close frame (§4.3). Idempotent.
+   * no session close frame (docs/forwarding.md §3.4). Idempotent.
    */
   close(reason?: Error): void {
     if (this.closed) return;
@@ -194,7 +194,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
 
   writeStreamData(stream: SmuxStream, data: Buffer, done: (error?: Error | null) => void): void {
     if (data.length === 0 || this.streams.get(stream.id) !== stream) {
-      // Nothing to send (§4.3: never an empty PSH), or the stream's FIN already went out.
+      // Nothing to send (docs/forwarding.md §3.4: never an empty PSH), or the stream's FIN already went out.
       done();
       return;
     }
@@ -224,7 +224,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
     return stream;
   }
 
-  // --- inbound frames (§4.3 receiver rules) -------------------------------------------------------
+  // --- inbound frames (docs/forwarding.md §3.3) ----------------------------------------------------
 
   private handleSyn(id: number): void {
     if (this.role === 'client') {
@@ -326,7 +326,7 @@ export class SmuxSession extends EventEmitter<SmuxSessionEvents> implements Smux
       );
     }
     const nop = setInterval(() => this.sendNop(), intervalMs);
-    // The flag starts cleared, so a silent peer is dropped at the first check (§4.6); an exhausted
+    // The flag starts cleared, so a silent peer is dropped at the first check (docs/forwarding.md §5); an exhausted
     // receive buffer means we stopped reading, not that the peer went quiet.
     const check = setInterval(() => {
       if (!this.frameSeen && !this.receiveBufferFull) {

@@ -9,12 +9,12 @@ export interface SmuxStreamLink {
   writeStreamData(stream: SmuxStream, data: Buffer, done: (error?: Error | null) => void): void;
   /** The local side is done with the stream: send its FIN unless one was sent, and forget it. */
   closeStream(stream: SmuxStream): void;
-  /** Bytes delivered to readers but not yet read changed by `delta` (port-forwarding.md §4.7). */
+  /** Bytes delivered to readers but not yet read changed by `delta` (docs/forwarding.md §4.5). */
   adjustReceiveBuffer(delta: number): void;
 }
 
 /**
- * One smux v1 stream as a Duplex. There is no half-close in v1 (port-forwarding.md §4.5): ending or
+ * One smux v1 stream as a Duplex. There is no half-close in v1 (docs/forwarding.md §4.3): ending or
  * destroying the writable side sends FIN and ends the readable side; the peer's FIN ends the readable
  * side after buffered data and makes further writes vanish (the peer would discard them anyway).
  * The owner ends or destroys the stream once it has seen 'end'; then it emits 'close'.
@@ -34,7 +34,7 @@ export class SmuxStream extends Duplex {
   /** A PSH body from the peer. Called by the session only. */
   deliver(data: Buffer): void {
     // The push() return value is ignored on purpose: flow control is the session-wide receive
-    // buffer, not a per-stream high-water mark (§4.7).
+    // buffer, not a per-stream high-water mark (docs/forwarding.md §4.5).
     this.push(data);
     this.chargeReceiveBuffer();
   }
@@ -67,7 +67,7 @@ export class SmuxStream extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.link.closeStream(this);
-    // Unread bytes go back to the session (§4.5): a destroyed stream is never read again.
+    // Unread bytes go back to the session (docs/forwarding.md §4.3): a destroyed stream is never read again.
     this.link.adjustReceiveBuffer(-this.chargedBytes);
     this.chargedBytes = 0;
     callback(error);

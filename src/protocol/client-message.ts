@@ -2,7 +2,7 @@ import { hash } from 'node:crypto';
 import { ProtocolError } from './errors.js';
 import { readSwappedUuid, writeSwappedUuid } from './uuid.js';
 
-/** Value of the HeaderLength field: the offset of PayloadLength (data-channel.md §4.1). */
+/** Value of the HeaderLength field: the offset of PayloadLength (docs/protocol.md §2.1). */
 export const HEADER_LENGTH = 116;
 /** Bytes before the payload: the header plus the PayloadLength field. */
 export const FRAME_HEADER_SIZE = 120;
@@ -33,7 +33,7 @@ export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
 const MESSAGE_TYPES: ReadonlySet<string> = new Set(Object.values(MessageType));
 
-/** The first 36 bytes of a frame: HeaderLength and the space-padded MessageType (§4.1). */
+/** The first 36 bytes of a frame: HeaderLength and the space-padded MessageType (docs/protocol.md §2.1). */
 function framePrefix(messageType: string): Buffer {
   const prefix = Buffer.alloc(OFFSET.schemaVersion, 0x20);
   prefix.writeUInt32BE(HEADER_LENGTH, OFFSET.headerLength);
@@ -44,7 +44,7 @@ function framePrefix(messageType: string): Buffer {
 /** Prefixes of the known types, built once: copying them is cheaper than writing and padding per message. */
 const FRAME_PREFIXES: ReadonlyMap<string, Buffer> = new Map(Object.values(MessageType).map((type) => [type, framePrefix(type)]));
 
-/** PayloadType codes (data-channel.md §5.2). */
+/** PayloadType codes (docs/protocol.md §3.2). */
 export const PayloadType = {
   Undefined: 0,
   Output: 1,
@@ -62,7 +62,7 @@ export const PayloadType = {
 } as const;
 export type PayloadType = (typeof PayloadType)[keyof typeof PayloadType];
 
-/** Header Flags bits (data-channel.md §5.4). Receivers ignore them; senders set them as the reference does. */
+/** Header Flags bits (docs/protocol.md §3.3). Receivers ignore them; senders set them as the reference does. */
 export const MessageFlags = { None: 0, Syn: 1, Fin: 2, Ack: 3 } as const;
 
 /** One data-channel message, as plain data. */
@@ -73,7 +73,7 @@ export interface ClientMessage {
   createdDate: number;
   sequenceNumber: number;
   flags: number;
-  /** Canonical lowercase hyphenated UUID (the wire swaps its halves, §4.2). */
+  /** Canonical lowercase hyphenated UUID (the wire swaps its halves, docs/protocol.md §2.2). */
   messageId: string;
   payloadType: number;
   payload: Buffer;
@@ -131,7 +131,7 @@ function sha256Latin1(payload: Buffer): string {
   return hash('sha256', payload, 'binary');
 }
 
-/** Serializes a message (data-channel.md §4.1); the digest is computed over the payload as given. */
+/** Serializes a message (docs/protocol.md §2.1); the digest is computed over the payload as given. */
 export function encodeClientMessage(message: ClientMessage): Buffer {
   const { payload } = message;
   const frame = Buffer.allocUnsafe(FRAME_HEADER_SIZE + payload.length);
@@ -155,13 +155,13 @@ const PADDED_MESSAGE_TYPES: ReadonlyMap<string, MessageType> = new Map(
 
 function readMessageType(frame: Buffer): string {
   const field = frame.toString('latin1', OFFSET.messageType, OFFSET.messageType + MESSAGE_TYPE_SIZE);
-  // §4.3: strip NULs from both ends, then whitespace, so space- and NUL-padding both decode.
+  // docs/protocol.md §2.4: strip NULs from both ends, then whitespace, so space- and NUL-padding both decode.
   return PADDED_MESSAGE_TYPES.get(field) ?? field.replace(/^\0+|\0+$/g, '').trim();
 }
 
 /**
- * Parses and validates one data-channel frame (data-channel.md §4.3). The payload is a view into
- * `frame`, not a copy. `start_publication`/`pause_publication` skip validation, as the spec says.
+ * Parses and validates one data-channel frame (docs/protocol.md §2.4). The payload is a view into
+ * `frame`, not a copy. `start_publication`/`pause_publication` skip validation, as in the official client.
  */
 export function decodeClientMessage(frame: Buffer): DecodedClientMessage {
   if (frame.length < FRAME_HEADER_SIZE) {

@@ -2,7 +2,7 @@ import { ProtocolError } from './errors.js';
 
 /*
  * JSON payloads of the data channel, as plain camelCase data. Encoders emit the keys in the
- * reference's order (data-channel.md §6.1, §8.3); decoders tolerate unknown keys and reject
+ * reference's order (docs/protocol.md §5.2, §8.3); decoders tolerate unknown keys and reject
  * missing required ones.
  */
 
@@ -45,7 +45,7 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8');
 
-// --- acknowledge (§6.1) ---------------------------------------------------------------------
+// --- acknowledge (docs/protocol.md §5.2) ------------------------------------------------------
 
 export interface Acknowledgement {
   acknowledgedMessageType: string;
@@ -116,7 +116,7 @@ export function decodeAcknowledgement(payload: Buffer): Acknowledgement {
   };
 }
 
-// --- handshake (§8) -------------------------------------------------------------------------
+// --- handshake (docs/protocol.md §8) ----------------------------------------------------------
 
 export const ActionType = { SessionType: 'SessionType', KMSEncryption: 'KMSEncryption' } as const;
 export const ActionStatus = { Success: 1, Failed: 2, Unsupported: 3 } as const;
@@ -131,7 +131,7 @@ export interface HandshakeRequest {
   requestedClientActions: RequestedClientAction[];
 }
 
-/** Parameters of a `SessionType` action (§8.2): for port sessions, `Properties` are all strings. */
+/** Parameters of a `SessionType` action (docs/protocol.md §8.2): for port sessions, `Properties` are all strings. */
 export interface SessionTypeParameters {
   sessionType: string;
   properties: Record<string, string>;
@@ -164,7 +164,7 @@ export function decodeHandshakeRequest(payload: Buffer): HandshakeRequest {
   };
 }
 
-/** Reads the SessionType action's parameters; property values are coerced to strings (port-forwarding.md §1.1). */
+/** Reads the SessionType action's parameters; property values are coerced to strings (docs/forwarding.md §1.1). */
 export function decodeSessionTypeParameters(parameters: Json): SessionTypeParameters {
   const what = 'SessionType.ActionParameters';
   const properties = optionalField(parameters, 'Properties', what, isObject, 'an object', {});
@@ -199,7 +199,7 @@ export function encodeHandshakeResponse(response: HandshakeResponse): Buffer {
       ActionResult: a.actionResult ?? null,
       Error: a.error,
     })),
-    // The reference writes null, not [], when there are no errors (§8.3).
+    // The reference writes null, not [], when there are no errors (docs/protocol.md §8.3).
     Errors: response.errors.length === 0 ? null : response.errors,
   });
 }
@@ -226,7 +226,7 @@ export function decodeHandshakeResponse(payload: Buffer): HandshakeResponse {
 }
 
 export interface HandshakeComplete {
-  /** Go duration: nanoseconds (§8.6). */
+  /** Go duration: nanoseconds (docs/protocol.md §8.4). */
   handshakeTimeToComplete: number;
   customerMessage: string;
 }
@@ -247,7 +247,7 @@ export function decodeHandshakeComplete(payload: Buffer): HandshakeComplete {
   };
 }
 
-// --- channel_closed (§10) -------------------------------------------------------------------
+// --- channel_closed (docs/protocol.md §10.1) -------------------------------------------------
 
 export interface ChannelClosed {
   messageId: string;
@@ -285,7 +285,7 @@ export function decodeChannelClosed(payload: Buffer): ChannelClosed {
   };
 }
 
-// --- flags (§5.3) ---------------------------------------------------------------------------
+// --- flags (docs/protocol.md §3.4) ------------------------------------------------------------
 
 export const Flag = { DisconnectToPort: 1, TerminateSession: 2, ConnectToPortError: 3 } as const;
 export type Flag = (typeof Flag)[keyof typeof Flag];
@@ -306,12 +306,12 @@ export function encodeFlag(flag: number): Buffer {
   return payload;
 }
 
-/** A payload shorter than 4 bytes decodes as 0, which both sides ignore (port-forwarding.md §5.1). */
+/** A payload shorter than 4 bytes decodes as 0, which both sides ignore (docs/protocol.md §3.4). */
 export function decodeFlag(payload: Buffer): number {
   return payload.length < 4 ? 0 : payload.readUInt32BE(0);
 }
 
-// --- OpenDataChannel (§3.2) -----------------------------------------------------------------
+// --- OpenDataChannel (docs/protocol.md §4.1) -------------------------------------------------
 
 export interface OpenDataChannel {
   messageSchemaVersion: string;
@@ -339,7 +339,7 @@ export function decodeOpenDataChannel(text: string | Buffer): OpenDataChannel {
     requestId: field(o, 'RequestId', what, isString, 'a string'),
     tokenValue: field(o, 'TokenValue', what, isString, 'a string'),
     clientId: optionalField(o, 'ClientId', what, isString, 'a string', ''),
-    // Plugins before commit 9b57835a sent no ClientVersion (§3.2).
+    // Plugins before commit 9b57835a sent no ClientVersion (docs/protocol.md §4.1).
     clientVersion: optionalField(o, 'ClientVersion', what, isString, 'a string', ''),
   };
 }

@@ -1,10 +1,10 @@
 import { ProtocolError } from './errors.js';
 
-/* smux protocol version 1 frames (port-forwarding.md §4.3). */
+/* smux protocol version 1 frames (docs/forwarding.md §3.1). */
 
 export const SMUX_VERSION = 1;
 export const SMUX_HEADER_SIZE = 8;
-/** Largest PSH body a sender emits (smux DefaultConfig, §4.2). */
+/** Largest PSH body a sender emits (smux DefaultConfig, docs/forwarding.md §3.5). */
 export const SMUX_MAX_FRAME_SIZE = 32768;
 
 export const SmuxCommand = { SYN: 0, FIN: 1, PSH: 2, NOP: 3, UPD: 4 } as const;
@@ -33,7 +33,7 @@ export function encodeSmuxHeader(cmd: SmuxCommand, length: number, streamId: num
   return header;
 }
 
-/** One frame as bytes. SYN/FIN/NOP never carry a body (§7 pitfall 20). */
+/** One frame as bytes. SYN/FIN/NOP never carry a body (docs/forwarding.md §3.4). */
 export function encodeSmuxFrame(frame: SmuxFrame): Buffer {
   if (frame.cmd !== SmuxCommand.PSH) {
     if (frame.data.length !== 0) {
@@ -49,7 +49,7 @@ export function encodeSmuxFrame(frame: SmuxFrame): Buffer {
 
 /**
  * Incremental smux v1 parser: feed it bytes in any chunking, get whole frames back. Mirrors the
- * receiver rules of smux v1.5.15/16 (§4.3): the Length of SYN/FIN/NOP is ignored, a wrong version
+ * receiver rules of smux v1.5.15/16 (docs/forwarding.md §3.3): the Length of SYN/FIN/NOP is ignored, a wrong version
  * byte or an unknown command is fatal. UPD is a v2 frame and is rejected here.
  * After a ProtocolError the parser stays failed: the byte stream has no resynchronisation point.
  */

@@ -24,7 +24,7 @@ function hexValue(uuid: string, index: number): number {
 }
 
 /**
- * Writes a UUID into 16 bytes the way the data channel carries it (data-channel.md §4.2):
+ * Writes a UUID into 16 bytes the way the data channel carries it (docs/protocol.md §2.2):
  * the second half of the canonical bytes first, then the first half.
  */
 export function writeSwappedUuid(uuid: string, target: Buffer, offset: number): void {
@@ -40,7 +40,7 @@ export function writeSwappedUuid(uuid: string, target: Buffer, offset: number): 
   }
 }
 
-/** Reads a half-swapped UUID (data-channel.md §4.2) as a lowercase hyphenated string. */
+/** Reads a half-swapped UUID (docs/protocol.md §2.2) as a lowercase hyphenated string. */
 export function readSwappedUuid(source: Buffer, offset: number): string {
   let uuid = '';
   for (let i = 0; i < 16; i++) {

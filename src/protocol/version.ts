@@ -1,6 +1,6 @@
 /*
  * Version rules. Client and agent compare versions differently and decide independently, so both
- * rules are implemented exactly (data-channel.md §13, port-forwarding.md §2.2–2.3).
+ * rules are implemented exactly (docs/protocol.md §8.6, docs/forwarding.md §2.1–§2.2).
  */
 
 /** Client thresholds on the agent's version (strictly greater enables the feature). */
@@ -15,7 +15,7 @@ export const SMUX_KEEPALIVE_DISABLED_AFTER_CLIENT = '1.2.331.0';
 const DECIMAL = /^\d+$/;
 
 /**
- * The client's rule (§2.2): equal component counts, every reached component an integer, and the
+ * The client's rule (docs/forwarding.md §2.1): equal component counts, every reached component an integer, and the
  * agent version strictly greater. Any error means "unsupported", i.e. false.
  */
 export function isAgentVersionGreater(agentVersion: string, threshold: string): boolean {
@@ -73,7 +73,7 @@ function compareSemver(a: SemVer, b: SemVer): number {
 }
 
 /**
- * The agent's strict Compare (§2.3): semver ordering when both parse as three-part semver,
+ * The agent's strict Compare (docs/forwarding.md §2.2): semver ordering when both parse as three-part semver,
  * otherwise component-wise (numeric when both are integers, byte-wise otherwise) with the longer
  * version greater on a common-prefix tie. Returns -1, 0 or 1.
  */
@@ -92,7 +92,7 @@ export function compareVersionsAsAgent(a: string, b: string): number {
   return Math.sign(pa.length - pb.length);
 }
 
-/** What the client decides from the agent's version (§2.2). */
+/** What the client decides from the agent's version (docs/forwarding.md §2.1). */
 export interface ClientPortModeDecision {
   mux: boolean;
   smuxKeepAlive: boolean;
@@ -108,7 +108,7 @@ export function clientPortMode(agentVersion: string): ClientPortModeDecision {
   };
 }
 
-/** What the agent decides from the client's version (§2.3). */
+/** What the agent decides from the client's version (docs/forwarding.md §2.2). */
 export interface AgentPortModeDecision {
   mux: boolean;
   smuxKeepAlive: boolean;

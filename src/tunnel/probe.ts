@@ -4,8 +4,9 @@ import { Tunnel } from './tunnel.js';
 
 /*
  * Pre-flight of one tunnel: start its session once, open one connection to the destination, say
- * what happened, end the session. The agent never confirms a successful dial (port-forwarding.md
- * §4.5): a connection it has not refused within the quiet period counts as reachable.
+ * what happened, end the session. The agent never confirms a successful dial
+ * (docs/forwarding.md §4.2): a connection it has not refused within the quiet period counts as
+ * reachable.
  */
 
 /**

@@ -24,7 +24,7 @@ const TERMINATE_FLAG_WAIT_MS = 1000;
 
 /**
  * One SSM session serving a tunnel: StartSession, the data channel, and the forwarder the agent's
- * version calls for (port-forwarding.md §2.2).
+ * version calls for (docs/forwarding.md §2.1).
  */
 export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
   readonly sessionId: string;
@@ -130,7 +130,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
 
   /**
    * Ends the session: the TerminateSession flag where the agent understands it, and the API when the
-   * flag is not acknowledged in time or not supported (data-channel.md §11.5).
+   * flag is not acknowledged in time or not supported (docs/protocol.md §10.2).
    */
   async terminate(): Promise<void> {
     if (this.finished) return;

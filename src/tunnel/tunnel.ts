@@ -3,6 +3,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { SessionApi } from '../aws/session-api.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
 import { formatTarget } from '../aws/target-resolver.js';
+import { isRetryable } from '../errors.js';
 import type { ConnectionSummary } from '../forward/forwarding-channel.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { LocalListener } from './local-listener.js';
@@ -303,7 +304,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   private onStartFailed(error: Error): void {
     this.lastError = error.message;
     // Until the first session, permanent errors end ready(): a script should hear them at once.
-    if (!this.slots.some((slot) => slot.sessionsStarted > 0) && PERMANENT_ERRORS.has(error.name)) this.permanentFailure.emit('failed', error);
+    if (!this.slots.some((slot) => slot.sessionsStarted > 0) && (PERMANENT_ERRORS.has(error.name) || !isRetryable(error))) this.permanentFailure.emit('failed', error);
   }
 
   /** A slot ran out of retries; the tunnel gives up when every slot has. */
@@ -394,7 +395,7 @@ export class Tunnel extends EventEmitter<TunnelEvents> {
   }
 }
 
-/** Opens a tunnel and resolves once its first session is up (DESIGN.md, public surface). */
+/** Opens a tunnel and resolves once its first session is up (README.md, "Library use"). */
 export async function openTunnel(options: TunnelOptions): Promise<Tunnel> {
   const tunnel = await Tunnel.start(options);
   try {

@@ -5,7 +5,7 @@ import { dirname, resolve } from 'node:path';
 /*
  * Making a unix socket path safe to listen on: its directory must not let other users swap the
  * socket for their own, and a socket file left behind by a process that died is removed
- * (port-forwarding.md §7 pitfall 16), while a live socket or any other kind of file is never touched.
+ * (docs/forwarding.md §8), while a live socket or any other kind of file is never touched.
  */
 
 /**

@@ -73,7 +73,7 @@ describe('ReliableChannel', () => {
     expect(Buffer.concat(atClient.map((m) => m.payload)).equals(down)).toBe(true);
     expect(atAgent.every((m) => m.payload.length <= 1024 && m.messageType === MessageType.InputStreamData)).toBe(true);
     expect(atClient.map((m) => m.sequenceNumber)).toEqual(atClient.map((_, i) => i));
-    expect(atClient[0]!.flags).toBe(1); // the agent's first message is marked SYN (data-channel.md §5.4)
+    expect(atClient[0]!.flags).toBe(1); // the agent's first message is marked SYN (docs/protocol.md §3.3)
     expect(atAgent[0]!.flags).toBe(0);
   });
 

@@ -54,8 +54,9 @@ describe('config.example.yaml', () => {
     expect(config.log).toEqual({ level: 'info', format: 'auto' });
     expect(config.status).toEqual({ host: '127.0.0.1', port: 9170, exposed: false });
     expect(config.shutdownGraceMs).toBe(10_000);
-    expect(config.tunnels.map((tunnel) => tunnel.name)).toEqual(['orders-db', 'admin-ui', 'reporting-redis', 'bastion-db', 'tagged-api']);
-    const [ordersDb, adminUi, redis, bastionDb, taggedApi] = config.tunnels;
+    expect(config.tunnels.map((tunnel) => tunnel.name)).toEqual(['orders-db', 'admin-ui', 'reporting-redis', 'bastion-db', 'ecs-db', 'tagged-api']);
+    const [ordersDb, adminUi, redis, bastionDb, ecsDb, taggedApi] = config.tunnels;
+    expect(ecsDb?.target).toEqual({ ecs: { cluster: 'prod', service: 'api', container: 'app' } });
     expect(ordersDb).toEqual({
       name: 'orders-db',
       target: 'i-0123456789abcdef0',
@@ -270,7 +271,7 @@ describe('errors name file, line, column and field', () => {
 
   it('missing required fields, at the key of the mapping that lacks them', () => {
     expect(errors(yaml('tunnels:', '  - name: db', '    remote: { host: db.internal }'))).toEqual([
-      'tunnels.yaml:2:5 tunnels[0].target: missing; expected an instance or managed node id like i-0123456789abcdef0, "name:<Name tag>" or { tag: { Key: Value } }',
+      'tunnels.yaml:2:5 tunnels[0].target: missing; expected an instance or managed node id like i-0123456789abcdef0, an ecs:<cluster>_<task>_<runtime id> task, "name:<Name tag>", { tag: { Key: Value } } or { ecs: { cluster, service } }',
       'tunnels.yaml:2:5 tunnels[0].local: missing; expected a mapping with port (0: any free port) and optional host, or with socket and optional mode',
       'tunnels.yaml:3:5 tunnels[0].remote.port: missing; expected an integer 1–65535',
     ]);
@@ -320,10 +321,10 @@ describe('errors name file, line, column and field', () => {
       'tunnels.yaml:5:15 log.level: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
       'tunnels.yaml:5:32 log.format: expected one of auto, json, pretty, got "text"',
       'tunnels.yaml:7:11 tunnels[0].name: expected a name of 1–64 letters, digits, ".", "_" or "-", got "orders db"',
-      'tunnels.yaml:8:13 tunnels[0].target: expected an instance or managed node id like i-0123456789abcdef0, "name:<Name tag>" or { tag: { Key: Value } }, got ""',
+      'tunnels.yaml:8:13 tunnels[0].target: expected an instance or managed node id like i-0123456789abcdef0, an ecs:<cluster>_<task>_<runtime id> task, "name:<Name tag>", { tag: { Key: Value } } or { ecs: { cluster, service } }, got ""',
       'tunnels.yaml:9:21 tunnels[0].remote.host: expected a hostname or an IPv4/IPv6 address (IPv6 without brackets), got "-bad-.example.com"',
       'tunnels.yaml:10:20 tunnels[0].local.host: expected a hostname or an IPv4/IPv6 address (IPv6 without brackets), got "[::1]"',
-      `tunnels.yaml:12:13 tunnels[1].target: expected an instance or managed node id like i-0123456789abcdef0, "name:<Name tag>" or { tag: { Key: Value } }, got "i-${'0'.repeat(58)}"… (402 characters)`,
+      `tunnels.yaml:12:13 tunnels[1].target: expected an instance or managed node id like i-0123456789abcdef0, an ecs:<cluster>_<task>_<runtime id> task, "name:<Name tag>", { tag: { Key: Value } } or { ecs: { cluster, service } }, got "i-${'0'.repeat(58)}"… (402 characters)`,
       'tunnels.yaml:13:21 tunnels[1].remote.host: expected a hostname or an IPv4/IPv6 address (IPv6 without brackets), got "10.0.0.256"',
     ]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseTargetSpec } from '../../src/cli/commands/emulator.js';
+import { parseEcsTaskSpec, parseTargetSpec } from '../../src/cli/commands/emulator.js';
 
 describe('ssm-tunnel emulator --target', () => {
   it('reads ID, ID=HOST and ID=HOST:PORT', () => {
@@ -16,5 +16,24 @@ describe('ssm-tunnel emulator --target', () => {
     expect(() => parseTargetSpec('=127.0.0.1')).toThrow('the target id is empty');
     expect(() => parseTargetSpec('i-1=127.0.0.1:99999')).toThrow('port 99999 is not 1-65535');
     expect(() => parseTargetSpec('i-1=::1:80')).toThrow(`expected HOST or HOST:PORT after '=', got "::1:80"`);
+  });
+});
+
+describe('ssm-tunnel emulator --ecs-task', () => {
+  it('reads CLUSTER/SERVICE/CONTAINER with several containers and an address', () => {
+    expect(parseEcsTaskSpec('prod/api/app')).toEqual({ cluster: 'prod', service: 'api', containers: ['app'] });
+    expect(parseEcsTaskSpec('prod/api/app,envoy=127.0.0.1:5432')).toEqual({
+      cluster: 'prod',
+      service: 'api',
+      containers: ['app', 'envoy'],
+      address: '127.0.0.1',
+      allowedDestinations: ['127.0.0.1:5432', 'localhost:5432'],
+    });
+  });
+
+  it('names the problem in a bad spec', () => {
+    expect(() => parseEcsTaskSpec('prod/api')).toThrow('expected CLUSTER/SERVICE/CONTAINER');
+    expect(() => parseEcsTaskSpec('prod/api/app,')).toThrow('a container name is empty');
+    expect(() => parseEcsTaskSpec('prod/api/app=127.0.0.1:0')).toThrow('--ecs-task "prod/api/app=127.0.0.1:0": port 0 is not 1-65535');
   });
 });

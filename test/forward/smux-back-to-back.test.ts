@@ -144,7 +144,7 @@ interface Exchange {
 
 /**
  * Each client stream sends `up`, the server answers `down` on the same stream. The client ends the
- * stream (FIN) only after it has all of `down` and its writes went out: v1 has no half-close (§4.5).
+ * stream (FIN) only after it has all of `down` and its writes went out: v1 has no half-close (docs/forwarding.md §4.3).
  */
 async function exchangeAll(pair: Pair, exchanges: Exchange[], seed: number): Promise<void> {
   const random = seededRandom(seed ^ 0x5eed);

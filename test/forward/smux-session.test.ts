@@ -52,7 +52,7 @@ function drain(stream: SmuxStream): string {
   return Buffer.concat(chunks).toString('latin1');
 }
 
-describe('client role: port-forwarding.md §4.4 bytes and §4.5 ids', () => {
+describe('client role: docs/forwarding.md §3.2 bytes and §4.1 ids', () => {
   it('sends exactly SYN, PSH "hello" and FIN for stream 3', async () => {
     const { session, out } = recorded('client');
     const stream = session.openStream();
@@ -114,8 +114,8 @@ describe('client role: port-forwarding.md §4.4 bytes and §4.5 ids', () => {
   });
 });
 
-describe('server role: §4.3 receiver rules', () => {
-  it('reassembles the §4.4 split messages and answers "world" then its own FIN', async () => {
+describe('server role: docs/forwarding.md §3.3 receiver rules', () => {
+  it('reassembles the split messages of docs/forwarding.md §3.2 and answers "world" then its own FIN', async () => {
     const { session, out, streams } = recorded('server');
     session.receive(SYN3);
     expect(streams.map((stream) => stream.id)).toEqual([3]);
@@ -177,7 +177,7 @@ describe('server role: §4.3 receiver rules', () => {
   });
 });
 
-describe('FIN handling (§4.5: a FIN is a full close, each side sends one)', () => {
+describe('FIN handling (docs/forwarding.md §4.3: a FIN is a full close, each side sends one)', () => {
   it('peer FIN ends the reader after buffered data, answers FIN once and discards later writes', async () => {
     const { session, out } = recorded('client');
     const stream = session.openStream();
@@ -310,7 +310,7 @@ describe('output backpressure', () => {
   });
 });
 
-describe('receive buffer accounting (§4.7)', () => {
+describe('receive buffer accounting (docs/forwarding.md §4.5)', () => {
   it('counts unread bytes session-wide, reports full, and emits receiveReady once reading frees room', async () => {
     const { session, streams } = recorded('server', { maxReceiveBuffer: 100 });
     session.receive(Buffer.concat([SYN3, psh(3, Buffer.alloc(60)), hex('01 00 00 00 05 00 00 00')]));
@@ -371,7 +371,7 @@ describe('close()', () => {
   });
 });
 
-describe('keepalive (§4.6)', () => {
+describe('keepalive (docs/forwarding.md §5)', () => {
   afterEach(() => {
     vi.useRealTimers();
   });

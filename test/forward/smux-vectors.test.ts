@@ -6,7 +6,7 @@ import type { SmuxStream } from '../../src/forward/smux-stream.js';
 import { capturedMessages, type Direction, type TranscriptName } from '../helpers/vectors.js';
 
 /*
- * Replays the smux bytes of the official client's transcripts (shared/vectors/): our client role must
+ * Replays the smux bytes of the official client's transcripts (test/fixtures/): our client role must
  * emit what session-manager-plugin 1.2.677.0 emitted, and our server role what the recorded agent did.
  */
 

@@ -87,7 +87,7 @@ export function smuxFrame(cmd: SmuxCommand, streamId: number, data: Buffer = Buf
   return encodeSmuxFrame({ cmd, streamId, data });
 }
 
-/** PSH frames of at most 32768 bytes each, as an smux sender splits a write. */
+/** PSH frames of at most 32768 bytes each, as an smux sender splits a write (docs/forwarding.md §3.4). */
 export function pshFrames(streamId: number, data: Buffer): Buffer {
   const frames: Buffer[] = [];
   for (let offset = 0; offset < data.length; offset += 32_768) frames.push(smuxFrame(SmuxCommand.PSH, streamId, data.subarray(offset, offset + 32_768)));

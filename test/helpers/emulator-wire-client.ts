@@ -138,7 +138,7 @@ export class WireClient {
     return ws;
   }
 
-  /** Reconnects with a new token, keeping all sequence state (data-channel.md §11.4). */
+  /** Reconnects with a new token, keeping all sequence state (docs/protocol.md §9.3). */
   async resume(streamUrl: string, tokenValue: string): Promise<void> {
     this.ws.terminate();
     await this.closedPromise;
@@ -304,7 +304,7 @@ function toBuffer(data: RawData): Buffer {
 }
 
 /**
- * Resumes `client` whenever its socket drops, as the official client does (data-channel.md §11.2),
+ * Resumes `client` whenever its socket drops, as the official client does (docs/protocol.md §9.2),
  * until the session has no token any more or `stop()` is called.
  */
 export function keepResuming(emulator: Emulator, client: WireClient, session: StartedSession): { stop: () => void; resumes: () => number } {

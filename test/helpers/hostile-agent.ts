@@ -17,7 +17,7 @@ import { acknowledgementFrame, messageFrame } from './wire-frames.js';
 
 /*
  * A server that plays the SSM service and agent just far enough to get a real client through the
- * handshake (port-forwarding.md §2.1), and then sends whatever a test tells it to: floods, frames
+ * handshake (docs/protocol.md §8), and then sends whatever a test tells it to: floods, frames
  * that are too big, frames that lie about their length. It keeps no reliability of its own; it
  * records what the client acknowledged and sent.
  */
@@ -113,7 +113,7 @@ export class HostileAgent {
     this.current = ws;
     ws.on('error', () => undefined);
     ws.on('message', (data: Buffer, isBinary) => {
-      // The first message is the OpenDataChannel text frame (data-channel.md §3.2); a resumed
+      // The first message is the OpenDataChannel text frame (docs/protocol.md §4.1); a resumed
       // socket carries on where the last one stopped, a new session starts with a handshake.
       if (!isBinary) {
         if (decodeOpenDataChannel(data).tokenValue !== this.newSessionToken) return;

@@ -95,7 +95,7 @@ export async function bulkTransfer(port: number, upload: number, download: numbe
   socket.write(header);
   const sentSha256 = await streamRandom(socket, upload);
   await done;
-  // smux has no half-close (port-forwarding.md §4.5): end only once everything came back.
+  // smux has no half-close (docs/forwarding.md §4.3): end only once everything came back.
   socket.end();
   await new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return { sentSha256, received, receivedSha256: hash.digest('hex') };

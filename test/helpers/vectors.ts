@@ -3,14 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /*
- * Loader for the golden transcripts of the official client (shared/vectors/README.md).
- * shared/ sits beside the repository, both here and in CI's fresh clone, so the directory is
- * resolved from the repository root rather than from an absolute path.
+ * Loader for the golden transcripts of the official client (test/fixtures/README.md), resolved from
+ * this file's own location so the tests find them from any working directory.
  */
 
-const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-export const VECTORS_DIR = path.resolve(REPO_ROOT, '..', 'shared', 'vectors');
+export const VECTORS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures');
 
 export const TRANSCRIPT_NAMES = ['basic-session', 'mux-session', 'refused', 'resume'] as const;
 export type TranscriptName = (typeof TRANSCRIPT_NAMES)[number];
@@ -30,7 +27,7 @@ export interface SmuxAnnotation {
   continuation_of_frame_from_seq?: number;
 }
 
-/** The recorder's independent decoding of one ClientMessage (data-channel.md §4). */
+/** The recorder's independent decoding of one ClientMessage (docs/protocol.md §2). */
 export interface DecodedClientMessageAnnotation {
   headerLength: number;
   messageType: string;

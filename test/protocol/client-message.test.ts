@@ -15,7 +15,7 @@ import type { ClientMessage, MessageType as MessageTypeName } from '../../src/pr
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-// data-channel.md §4.4, byte for byte.
+// docs/protocol.md §2.5, byte for byte.
 const LS_MESSAGE: ClientMessage = {
   messageType: MessageType.InputStreamData,
   schemaVersion: 1,
@@ -36,7 +36,7 @@ const LS_FRAME = hex(`
   cd 80 5d d9 36 6c 0b c4  2d c1 6a dc 01 97 dc 2f
   00 00 00 01 00 00 00 03  6c 73 0d`);
 
-// port-forwarding.md Appendix B.
+// docs/protocol.md §2.7.
 const TERMINATE_MESSAGE: ClientMessage = {
   messageType: MessageType.InputStreamData,
   schemaVersion: 1,
@@ -80,8 +80,8 @@ function withMessageType(frame: Buffer, type: string, pad = ' '): Buffer {
   return copy;
 }
 
-describe('data-channel.md §4.4 worked example (input_stream_data "ls\\r")', () => {
-  it('encodes to the 123 bytes of the spec', () => {
+describe('docs/protocol.md §2.5 worked example (input_stream_data "ls\\r")', () => {
+  it('encodes to the 123 bytes of the example', () => {
     const frame = encodeClientMessage(LS_MESSAGE);
     expect(frame.length).toBe(123);
     expect(frame.toString('hex')).toBe(LS_FRAME.toString('hex'));
@@ -95,7 +95,7 @@ describe('data-channel.md §4.4 worked example (input_stream_data "ls\\r")', () 
   });
 });
 
-describe('data-channel.md §4.5 acknowledgement example', () => {
+describe('docs/protocol.md §2.6 acknowledgement example', () => {
   const payload = encodeAcknowledgement({
     acknowledgedMessageType: MessageType.OutputStreamData,
     acknowledgedMessageId: 'dd01e56b-ff48-483e-a508-b5f073f31b16',
@@ -103,7 +103,7 @@ describe('data-channel.md §4.5 acknowledgement example', () => {
     isSequentialMessage: true,
   });
 
-  it('has the 176-byte payload with the spec digest', () => {
+  it('has the 176-byte payload with the documented digest', () => {
     expect(payload.toString('utf8')).toBe(
       '{"AcknowledgedMessageType":"output_stream_data","AcknowledgedMessageId":"dd01e56b-ff48-483e-a508-b5f073f31b16","AcknowledgedMessageSequenceNumber":0,"IsSequentialMessage":true}',
     );
@@ -111,7 +111,7 @@ describe('data-channel.md §4.5 acknowledgement example', () => {
     expect(sha256(payload).toString('hex')).toBe('713a0a17057de630213f7292907ce38462812ea213a29366f537f68c6ab60e85');
   });
 
-  it('has the spec header fields', () => {
+  it('has the documented header fields', () => {
     const frame = encodeClientMessage({
       messageType: MessageType.Acknowledge,
       schemaVersion: 1,
@@ -134,7 +134,7 @@ describe('data-channel.md §4.5 acknowledgement example', () => {
   });
 });
 
-describe('port-forwarding.md Appendix B (Flag envelope, TerminateSession)', () => {
+describe('docs/protocol.md §2.7 (Flag envelope, TerminateSession)', () => {
   it('encodes byte for byte', () => {
     expect(encodeClientMessage(TERMINATE_MESSAGE).toString('hex')).toBe(TERMINATE_FRAME.toString('hex'));
   });
@@ -145,7 +145,7 @@ describe('port-forwarding.md Appendix B (Flag envelope, TerminateSession)', () =
   });
 });
 
-describe('decodeClientMessage parsing rules (data-channel.md §4.3)', () => {
+describe('decodeClientMessage parsing rules (docs/protocol.md §2.4)', () => {
   it('accepts NUL padding of MessageType as well as spaces', () => {
     expect(decodeClientMessage(withMessageType(LS_FRAME, 'input_stream_data', '\0')).messageType).toBe('input_stream_data');
   });

@@ -29,7 +29,7 @@ function protocolError(fn: () => unknown): ProtocolError {
   throw new Error('expected a ProtocolError, but nothing was thrown');
 }
 
-describe('Flag payloads (data-channel.md §5.3, port-forwarding.md §0.3)', () => {
+describe('Flag payloads (docs/protocol.md §3.4)', () => {
   it.each([
     [Flag.DisconnectToPort, '00000001', 'DisconnectToPort'],
     [Flag.TerminateSession, '00000002', 'TerminateSession'],
@@ -40,7 +40,7 @@ describe('Flag payloads (data-channel.md §5.3, port-forwarding.md §0.3)', () =
     expect(flagName(value)).toBe(name);
   });
 
-  it('reads a payload shorter than 4 bytes as 0, which is ignored (port-forwarding.md §5.1)', () => {
+  it('reads a payload shorter than 4 bytes as 0, which is ignored (docs/protocol.md §3.4)', () => {
     expect(decodeFlag(Buffer.from([0, 3]))).toBe(0);
   });
 
@@ -136,7 +136,7 @@ describe('unknown JSON keys are tolerated', () => {
   });
 });
 
-describe('SessionType parameters (port-forwarding.md §1.1)', () => {
+describe('SessionType parameters (docs/forwarding.md §1.1)', () => {
   it('coerces property values to strings and drops nulls', () => {
     expect(
       decodeSessionTypeParameters({ SessionType: 'Port', Properties: { portNumber: 5432, type: 'LocalPortForwarding', host: null } }),
@@ -150,7 +150,7 @@ describe('SessionType parameters (port-forwarding.md §1.1)', () => {
   });
 });
 
-describe('HandshakeResponse (data-channel.md §8.3)', () => {
+describe('HandshakeResponse (docs/protocol.md §8.3)', () => {
   it('writes Errors as null when there are none, and reads null back as []', () => {
     const payload = encodeHandshakeResponse({
       clientVersion: '1.2.677.0',
@@ -164,7 +164,7 @@ describe('HandshakeResponse (data-channel.md §8.3)', () => {
   });
 });
 
-describe('OpenDataChannel (data-channel.md §3.2)', () => {
+describe('OpenDataChannel (docs/protocol.md §4.1)', () => {
   it('writes the keys in the reference order', () => {
     expect(
       encodeOpenDataChannel({ messageSchemaVersion: '1.0', requestId: 'r', tokenValue: 't', clientId: 'c', clientVersion: 'v' }),

@@ -23,7 +23,7 @@ function protocolError(fn: () => unknown): ProtocolError {
   throw new Error('expected a ProtocolError, but nothing was thrown');
 }
 
-describe('port-forwarding.md §4.4 worked hex example', () => {
+describe('docs/forwarding.md §3.2 byte example', () => {
   it('encodes SYN, PSH "hello", PSH "world", FIN and the next SYN', () => {
     expect(encodeSmuxFrame(syn(3))).toEqual(hex('01 00 00 00 03 00 00 00'));
     expect(encodeSmuxFrame(psh(3, text('hello')))).toEqual(hex('01 02 05 00 03 00 00 00 68 65 6c 6c 6f'));
@@ -62,7 +62,7 @@ describe('port-forwarding.md §4.4 worked hex example', () => {
     expect(first.length).toBe(32776);
     expect(second.subarray(0, 8)).toEqual(hex('01 02 40 1c 07 00 00 00'));
     expect(second.length).toBe(8 + 7232);
-    // The first frame alone needs 33 Output messages of at most 1024 bytes (§4.4).
+    // The first frame alone needs 33 Output messages of at most 1024 bytes (docs/forwarding.md §3.2).
     const stream = Buffer.concat([first, second]);
     const parser = new SmuxFrameParser();
     const frames: SmuxFrame[] = [];
@@ -81,7 +81,7 @@ describe('port-forwarding.md §4.4 worked hex example', () => {
   });
 });
 
-describe('smux receiver rules (port-forwarding.md §4.3)', () => {
+describe('smux receiver rules (docs/forwarding.md §3.3)', () => {
   it('ignores the Length of SYN, FIN and NOP (no body is read)', () => {
     const frames = parseAll(hex('01 00 09 00 03 00 00 00  01 01 ff ff 03 00 00 00'));
     expect(frames).toEqual([[syn(3), fin(3)]]);
@@ -104,7 +104,7 @@ describe('smux receiver rules (port-forwarding.md §4.3)', () => {
   });
 
   it('rejects UPD (a v2 frame)', () => {
-    // The spec's v2 UPD example with a v1 version byte.
+    // A protocol v2 UPD frame (window update), with a v1 version byte.
     const error = protocolError(() => parseAll(hex('01 04 08 00 03 00 00 00 00 00 01 00 00 00 01 00')));
     expect(error.field).toBe('smux.Cmd');
     expect(error.message).toContain('UPD');
@@ -119,7 +119,7 @@ describe('smux receiver rules (port-forwarding.md §4.3)', () => {
   });
 });
 
-describe('smux encoder (sender rules, port-forwarding.md §4.3)', () => {
+describe('smux encoder (sender rules, docs/forwarding.md §3.4)', () => {
   it('never puts a body on SYN, FIN or NOP', () => {
     const error = protocolError(() => encodeSmuxFrame({ cmd: SmuxCommand.FIN, streamId: 3, data: Buffer.from('x') }));
     expect(error.field).toBe('smux.Length');

@@ -24,7 +24,7 @@ import { capturedMessages, openDataChannelTexts, TRANSCRIPT_NAMES } from '../hel
 import type { CapturedMessage, Direction, TranscriptName } from '../helpers/vectors.js';
 
 /*
- * The golden transcripts of the official client 1.2.677.0 (shared/vectors/README.md). The
+ * The golden transcripts of the official client 1.2.677.0 (test/fixtures/README.md). The
  * client->service direction is the real client, so it is also the byte-exact target for encoding.
  */
 
@@ -85,7 +85,7 @@ describe('client->service frames re-encode byte for byte', () => {
   });
 });
 
-describe('acknowledgements name the message they acknowledge (data-channel.md §6.1)', () => {
+describe('acknowledgements name the message they acknowledge (docs/protocol.md §5.2)', () => {
   const opposite = (dir: Direction): Direction => (dir === 'client->service' ? 'service->client' : 'client->service');
   const acks = all.filter((m) => m.decoded.messageType === MessageType.Acknowledge);
 
@@ -182,7 +182,7 @@ describe('handshake, channel_closed and flag payloads decode', () => {
   });
 });
 
-describe('OpenDataChannel text frames (data-channel.md §3.2)', () => {
+describe('OpenDataChannel text frames (docs/protocol.md §4.1)', () => {
   const texts = TRANSCRIPT_NAMES.flatMap((name) => openDataChannelTexts(name).map((text) => [name, text] as const));
 
   it('are one per WebSocket (two in resume)', () => {

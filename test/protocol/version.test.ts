@@ -11,7 +11,7 @@ import {
   TERMINATE_SESSION_FLAG_AFTER_AGENT,
 } from '../../src/protocol/index.js';
 
-describe('thresholds (data-channel.md §13, port-forwarding.md §2.2–2.3)', () => {
+describe('thresholds (docs/protocol.md §8.6, docs/forwarding.md §2.1–§2.2)', () => {
   it('match the reference constants', () => {
     expect(TERMINATE_SESSION_FLAG_AFTER_AGENT).toBe('2.3.722.0');
     expect(MUX_AFTER_AGENT).toBe('3.0.196.0');
@@ -21,7 +21,7 @@ describe('thresholds (data-channel.md §13, port-forwarding.md §2.2–2.3)', ()
   });
 });
 
-describe('client decision from AgentVersion (port-forwarding.md §2.2 table)', () => {
+describe('client decision from AgentVersion (docs/forwarding.md §2.1 table)', () => {
   // [AgentVersion, mux, keepalive disabled (only meaningful in mux mode)]
   it.each([
     ['3.0.196.0', false, undefined],
@@ -62,7 +62,7 @@ describe('client decision from AgentVersion (port-forwarding.md §2.2 table)', (
   });
 });
 
-describe('isAgentVersionGreater (client algorithm, §2.2 steps 1–4)', () => {
+describe('isAgentVersionGreater (client algorithm, docs/forwarding.md §2.1)', () => {
   it.each([
     ['3.0.196.1', '3.0.196.0', true],
     ['3.0.196.0', '3.0.196.0', false],
@@ -80,7 +80,7 @@ describe('isAgentVersionGreater (client algorithm, §2.2 steps 1–4)', () => {
   });
 });
 
-describe('agent decision from ClientVersion (port-forwarding.md §2.3 table)', () => {
+describe('agent decision from ClientVersion (docs/forwarding.md §2.2 table)', () => {
   // [ClientVersion, mux (vs 1.1.70), keepalive disabled (vs 1.2.331.0)]
   it.each([
     ['1.1.61.0', false, false],
@@ -103,12 +103,12 @@ describe('agent decision from ClientVersion (port-forwarding.md §2.3 table)', (
     expect(agentPortMode('1.2.650.0', '')).toEqual({ mux: false, smuxKeepAlive: false });
   });
 
-  it('matches the pairing the spec recommends: client 1.2.677.0 gets mux with keepalive off', () => {
+  it('matches the pairing both ends need: client 1.2.677.0 gets mux with keepalive off', () => {
     expect(agentPortMode('1.2.677.0', 'LocalPortForwarding')).toEqual({ mux: true, smuxKeepAlive: false });
   });
 });
 
-describe('compareVersionsAsAgent (agent strict Compare, §2.3 steps 1–3)', () => {
+describe('compareVersionsAsAgent (agent strict Compare, docs/forwarding.md §2.2)', () => {
   it.each([
     // Both semver: semver ordering, prerelease below release.
     ['1.1.70', '1.1.70', 0],

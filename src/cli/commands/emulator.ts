@@ -1,7 +1,8 @@
 import type { LevelWithSilent } from 'pino';
 import type { CommandModule } from 'yargs';
 import { parseDuration } from '../../daemon/duration.js';
-import { DEFAULT_AGENT_VERSION, startEmulator, type EmulatorTargetConfig } from '../../emulator/index.js';
+import { DEFAULT_AGENT_VERSION, startEmulator, type EmulatedEcsTaskConfig, type EmulatorTargetConfig } from '../../emulator/index.js';
+import { formatHostPort } from '../../util/net.js';
 import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
 
 interface EmulatorArgs {
@@ -9,6 +10,7 @@ interface EmulatorArgs {
   host: string;
   region: string;
   target: string[];
+  'ecs-task': string[];
   'agent-version': string;
   pacing: boolean;
   'idle-timeout': string;
@@ -28,15 +30,33 @@ export function parseTargetSpec(spec: string): [string, EmulatorTargetConfig] {
   const id = equals < 0 ? spec : spec.slice(0, equals);
   if (id === '') throw new Error(`--target ${JSON.stringify(spec)}: the target id is empty (expected ID, ID=HOST or ID=HOST:PORT)`);
   if (equals < 0) return [id, {}];
-  const where = spec.slice(equals + 1);
+  return [id, parseAddress('--target', spec, spec.slice(equals + 1))];
+}
+
+/** `HOST` or `HOST:PORT` after the `=` of a --target or --ecs-task value. */
+function parseAddress(option: string, spec: string, where: string): Pick<EmulatorTargetConfig, 'address' | 'allowedDestinations'> {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+))(?::(\d+))?$/.exec(where);
-  if (match === null) throw new Error(`--target ${JSON.stringify(spec)}: expected HOST or HOST:PORT after '=', got ${JSON.stringify(where)}`);
+  if (match === null) throw new Error(`${option} ${JSON.stringify(spec)}: expected HOST or HOST:PORT after '=', got ${JSON.stringify(where)}`);
   const host = match[1] ?? match[2]!;
-  if (match[3] === undefined) return [id, { address: host }];
+  if (match[3] === undefined) return { address: host };
   const port = Number(match[3]);
-  if (port < 1 || port > 65535) throw new Error(`--target ${JSON.stringify(spec)}: port ${match[3]} is not 1-65535`);
-  const bracketed = host.includes(':') ? `[${host}]` : host;
-  return [id, { address: host, allowedDestinations: [`${bracketed}:${port}`, `localhost:${port}`] }];
+  if (port < 1 || port > 65535) throw new Error(`${option} ${JSON.stringify(spec)}: port ${match[3]} is not 1-65535`);
+  return { address: host, allowedDestinations: [formatHostPort(host, port), `localhost:${port}`] };
+}
+
+/**
+ * `CLUSTER/SERVICE/CONTAINER[,CONTAINER…]`, optionally `=HOST` or `=HOST:PORT` as for --target: a
+ * running ECS task of that service, with ECS Exec on.
+ */
+export function parseEcsTaskSpec(spec: string): EmulatedEcsTaskConfig {
+  const equals = spec.indexOf('=');
+  const names = equals < 0 ? spec : spec.slice(0, equals);
+  const match = /^([A-Za-z0-9_-]+)\/([A-Za-z0-9_-]+)\/([A-Za-z0-9_,-]+)$/.exec(names);
+  if (match === null) throw new Error(`--ecs-task ${JSON.stringify(spec)}: expected CLUSTER/SERVICE/CONTAINER[,CONTAINER…][=HOST[:PORT]]`);
+  const address = equals < 0 ? {} : parseAddress('--ecs-task', spec, spec.slice(equals + 1));
+  const containers = match[3]!.split(',');
+  if (containers.some((name) => name === '')) throw new Error(`--ecs-task ${JSON.stringify(spec)}: a container name is empty`);
+  return { cluster: match[1]!, service: match[2]!, containers, ...address };
 }
 
 export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
@@ -53,20 +73,29 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
         default: [] as string[],
         describe: 'A managed node: ID, ID=HOST or ID=HOST:PORT (HOST is its "localhost"; PORT limits sessions to it). Repeatable.',
       })
+      .option('ecs-task', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'A running ECS task: CLUSTER/SERVICE/CONTAINER[,CONTAINER], optionally =HOST or =HOST:PORT as for --target. Repeatable.',
+      })
       .option('agent-version', { type: 'string', default: DEFAULT_AGENT_VERSION, describe: 'Agent version to report; 3.0.0.0 makes clients use basic mode' })
       .option('pacing', { type: 'boolean', default: true, describe: "The agent's 1 KiB + 1 ms per message (--no-pacing for benchmarks)" })
       .option('idle-timeout', { type: 'string', default: '20m', describe: 'End sessions with no data for this long (e.g. 90s, 20m)' })
       .option('max-session-duration', { type: 'string', describe: 'End sessions this long after they start (default: no limit)' })
       .options(LOG_OPTIONS)
       .example(`$0 emulator --port 8443 --target ${EXAMPLE_TARGET}=127.0.0.1:5432`, 'one node whose sessions reach local port 5432')
-      .example(`$0 emulator --target ${EXAMPLE_TARGET} --agent-version 3.0.0.0 --no-pacing`, 'basic mode, full speed'),
+      .example(`$0 emulator --target ${EXAMPLE_TARGET} --agent-version 3.0.0.0 --no-pacing`, 'basic mode, full speed')
+      .example('$0 emulator --ecs-task prod/api/app=127.0.0.1:5432', 'an ECS service with one task whose sessions reach local port 5432'),
   handler: async (args) => {
     const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     let targets: Record<string, EmulatorTargetConfig>;
+    let ecsTasks: EmulatedEcsTaskConfig[];
     let idleTimeoutMs: number;
     let maxSessionDurationMs: number | undefined;
     try {
-      targets = Object.fromEntries((args.target.length === 0 ? [EXAMPLE_TARGET] : args.target).map(parseTargetSpec));
+      ecsTasks = args['ecs-task'].map(parseEcsTaskSpec);
+      targets = Object.fromEntries((args.target.length === 0 && ecsTasks.length === 0 ? [EXAMPLE_TARGET] : args.target).map(parseTargetSpec));
       idleTimeoutMs = parseDuration(args['idle-timeout']);
       maxSessionDurationMs = args['max-session-duration'] === undefined ? undefined : parseDuration(args['max-session-duration']);
     } catch (error) {
@@ -78,6 +107,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       host: args.host,
       region: args.region,
       targets,
+      ecsTasks,
       agentVersion: args['agent-version'],
       pacing: args.pacing,
       idleTimeoutMs,
@@ -88,12 +118,23 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       process.exit(1);
     });
     const { endpoint, region, credentials } = emulator;
-    const [firstTarget, firstConfig] = Object.entries(targets)[0]!;
+    const firstTask = ecsTasks[0];
+    const [firstTarget, firstConfig] = Object.entries(targets)[0] ?? [undefined, firstTask ?? {}];
     const examplePort = /:(\d+)$/.exec(firstConfig.allowedDestinations?.[0] ?? '')?.[1] ?? '5432';
+    const exampleTarget =
+      firstTarget !== undefined
+        ? `--target ${firstTarget}`
+        : `--ecs-cluster ${firstTask!.cluster} --ecs-service ${firstTask!.service} --ecs-container ${firstTask!.containers?.[0] ?? 'app'}`;
     const lines = [
       `SSM emulator listening on ${endpoint} (region ${region}, agent ${args['agent-version']}, pacing ${args.pacing ? 'on' : 'off'})`,
       ...Object.entries(targets).map(
         ([id, target]) => `  target ${id}: localhost is ${target.address ?? '127.0.0.1'}, destinations ${(target.allowedDestinations ?? ['*']).join(', ')}`,
+      ),
+      ...emulator.ecs.list().flatMap((task) =>
+        task.containers.map(
+          (container) =>
+            `  ECS task ${task.cluster}/${task.service}/${container.name}: target ${container.targetId}, localhost is ${task.config.address ?? '127.0.0.1'}`,
+        ),
       ),
       '',
       'Credentials (not AWS credentials; the emulator accepts only these):',
@@ -102,8 +143,10 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       `  export AWS_REGION=${region}`,
       '',
       'Then, for example:',
-      `  ssm-tunnel open --endpoint ${endpoint} --region ${region} --target ${firstTarget} --remote-port ${examplePort}`,
-      `  aws ssm start-session --endpoint-url ${endpoint} --target ${firstTarget} --document-name AWS-StartPortForwardingSession --parameters portNumber=${examplePort}`,
+      `  ssm-tunnel open --endpoint ${endpoint} --region ${region} ${exampleTarget} --remote-port ${examplePort}`,
+      ...(firstTarget === undefined
+        ? []
+        : [`  aws ssm start-session --endpoint-url ${endpoint} --target ${firstTarget} --document-name AWS-StartPortForwardingSession --parameters portNumber=${examplePort}`]),
       '',
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,11 +1,10 @@
 import type { CommandModule } from 'yargs';
 import { openTunnel } from '../../tunnel/tunnel.js';
 import { createCliLogger, LOG_OPTIONS, type LogFormat } from '../logger.js';
+import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 import type { LevelWithSilent } from 'pino';
 
-interface OpenArgs {
-  target?: string;
-  tag?: string[];
+interface OpenArgs extends TargetArgs {
   'remote-host'?: string;
   'remote-port': number;
   'local-port': number;
@@ -25,9 +24,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
   command: 'open',
   describe: 'Open one tunnel and keep it up until Ctrl-C',
   builder: (y) =>
-    y
-      .option('target', { type: 'string', describe: 'Instance or managed node id (i-…, mi-…), or name:<Name tag>' })
-      .option('tag', { type: 'string', array: true, describe: 'Find the target by tag instead: Key=Value (repeat to require several)' })
+    targetOptions(y)
       .option('remote-host', { type: 'string', describe: 'Destination as seen from the target (default: the target itself)' })
       .option('remote-port', { type: 'number', demandOption: true, describe: 'Destination port' })
       .option('local-port', { type: 'number', default: 0, describe: 'Local port; 0 lets the OS choose' })
@@ -41,9 +38,6 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .option('keep-alive', { type: 'boolean', default: false, describe: "Keep the session from reaching the service's idle timeout" })
       .options(LOG_OPTIONS)
       .check((argv) => {
-        if ((argv.target === undefined) === (argv.tag === undefined)) throw new Error('give either --target or --tag');
-        const badTag = argv.tag?.find((pair) => pair.indexOf('=') <= 0);
-        if (badTag !== undefined) throw new Error(`--tag must be Key=Value, got ${JSON.stringify(badTag)}`);
         if (argv['socket-mode'] !== undefined && !/^0?[0-7]{3}$/.test(argv['socket-mode'])) throw new Error('--socket-mode must be octal permissions such as 0660');
         if (!Number.isInteger(argv.sessions) || argv.sessions < 1) throw new Error('--sessions must be a whole number ≥ 1');
         for (const [name, min] of [['remote-port', 1], ['local-port', 0]] as const) {
@@ -52,12 +46,13 @@ export const openCommand: CommandModule<object, OpenArgs> = {
         }
         return true;
       })
-      .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', ''),
+      .example('$0 open --target i-0123456789abcdef0 --remote-host db.internal --remote-port 5432 --local-port 15432', '')
+      .example('$0 open --ecs-cluster prod --ecs-service api --remote-host db.internal --remote-port 5432', 'through a running task of an ECS service'),
   handler: async (args) => {
     const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     const socketPath = args['local-socket'];
     const tunnel = await openTunnel({
-      target: args.target ?? { tag: parseTags(args.tag ?? []) },
+      target: targetFromArgs(args),
       remoteHost: args['remote-host'],
       remotePort: args['remote-port'],
       ...(socketPath === undefined
@@ -88,11 +83,3 @@ export const openCommand: CommandModule<object, OpenArgs> = {
   },
 };
 
-function parseTags(pairs: string[]): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    tags[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return tags;
-}

@@ -11,7 +11,7 @@ import type { DestinationBehaviour } from './transfer-header.js';
 
 export type PortMode = 'mux' | 'basic';
 
-/** Agent versions that put both ends in each mode (port-forwarding.md §2.2). */
+/** Agent versions that put both ends in each mode (docs/forwarding.md §2.1). */
 export const AGENT_VERSION: Record<PortMode, string> = { mux: '3.3.1142.0', basic: '3.0.0.0' };
 
 export interface FaultSizes {
