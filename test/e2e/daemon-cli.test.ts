@@ -38,13 +38,14 @@ describe('ssm-tunnel check', () => {
     expect(result.code).toBe(0);
     expect(result.stderr).not.toContain('ssm-tunnel');
     const lines = result.stdout.split('\n');
-    expect(lines[0]).toBe(`${EXAMPLE}: valid, 5 tunnels`);
+    expect(lines[0]).toBe(`${EXAMPLE}: valid, 6 tunnels`);
     expect(lines[2]).toMatch(/^NAME\s+LISTEN\s+TARGET\s+REMOTE$/);
     expect(lines[3]).toMatch(/^orders-db\s+127\.0\.0\.1:15432\s+i-0123456789abcdef0\s+orders\.cluster-abc\.eu-west-1\.rds\.amazonaws\.com:5432$/);
     expect(lines[4]).toMatch(/^admin-ui\s+127\.0\.0\.1:18080\s+i-0fedcba9876543210\s+\(target\):8080$/);
     expect(lines[5]).toMatch(/^reporting-redis\s+\[::1\]:16379\s+mi-0123456789abcdef0\s+reporting\.abc123\.0001\.euw2\.cache\.amazonaws\.com:6379$/);
     expect(lines[6]).toMatch(/^bastion-db\s+unix:\/run\/ssm-tunnel\/\.s\.PGSQL\.5432 \(mode 0660\)\s+name:bastion \(4 sessions\)\s+orders\.cluster-abc\.eu-west-1\.rds\.amazonaws\.com:5432$/);
-    expect(lines[7]).toMatch(/^tagged-api\s+localhost:18443\s+tag:Role=api,Env=prod\s+\(target\):8443$/);
+    expect(lines[7]).toMatch(/^ecs-db\s+127\.0\.0\.1:25432\s+ecs:prod\/api\/app\s+orders\.cluster-abc\.eu-west-1\.rds\.amazonaws\.com:5432$/);
+    expect(lines[8]).toMatch(/^tagged-api\s+localhost:18443\s+tag:Role=api,Env=prod\s+\(target\):8443$/);
     expect(result.stdout).toContain('Status endpoint: http://127.0.0.1:9170/status\n');
   });
 

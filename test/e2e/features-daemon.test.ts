@@ -121,7 +121,7 @@ tunnels:
       'tunnels.yaml:11:15 tunnels[1].sessions: expected an integer 1–64, got 0',
       'tunnels.yaml:15:23 tunnels[2].local.mode: mode applies to a unix socket only; add socket: or remove mode',
       'tunnels.yaml:17:5 tunnels[3].target.tag: missing; expected a mapping of tag keys to values, e.g. { Name: bastion }',
-      'tunnels.yaml:17:15 tunnels[3].target.Name: unknown key "Name"; expected one of: tag',
+      'tunnels.yaml:17:15 tunnels[3].target.Name: unknown key "Name"; expected one of: tag, ecs',
       'tunnels.yaml:23:22 tunnels[4].local.socket: /run/a.sock is already the socket of tunnel "d"',
     ]);
   });
