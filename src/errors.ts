@@ -41,6 +41,14 @@ export const ErrorCode = {
   ABORTED: 'ERR_ABORTED',
   /** The local address or socket could not be listened on. */
   LISTEN: 'ERR_LISTEN',
+  /** The outbound HTTP(S) proxy could not be reached or refused the CONNECT (not for its credentials). */
+  PROXY: 'ERR_PROXY',
+  /** The outbound proxy refused the credentials in the proxy URL (407). */
+  PROXY_AUTH: 'ERR_PROXY_AUTH',
+  /** A server's TLS certificate is not trusted by the CAs in use (AWS_CA_BUNDLE, caBundle, Node's). */
+  TLS_CERTIFICATE: 'ERR_TLS_CERTIFICATE',
+  /** The CA bundle (caBundle, AWS_CA_BUNDLE, the profile's ca_bundle) cannot be read or holds no certificate. */
+  CA_BUNDLE: 'ERR_CA_BUNDLE',
 } as const;
 
 export type OwnErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -76,6 +84,9 @@ const PERMANENT_OWN_CODES: ReadonlySet<string> = new Set<string>([
   ErrorCode.INVALID_OPTION,
   ErrorCode.INSECURE_STREAM_URL,
   ErrorCode.ABORTED,
+  ErrorCode.PROXY_AUTH,
+  ErrorCode.TLS_CERTIFICATE,
+  ErrorCode.CA_BUNDLE,
 ]);
 
 /** Whether an error with this code is worth retrying, when the error itself does not say. */

@@ -19,6 +19,9 @@ export const REDACTED_PATHS = [
   'secretAccessKey',
   'sessionToken',
   'authorization',
+  // Proxy URLs may carry a password; components log them only through redactUrl().
+  'proxy',
+  '*.proxy',
   '*.token',
   '*.tokenValue',
   '*.TokenValue',

@@ -1,3 +1,5 @@
+import type { Agent } from 'node:http';
+
 /*
  * The session operations everything above aws/ relies on. Only aws/ implements this with the SDK;
  * tests point that implementation at the emulator's real HTTP endpoint.
@@ -65,6 +67,11 @@ export interface SessionApi {
   /** Managed nodes matching every filter (all pages); needed only for targets given by name or tag. */
   describeManagedNodes?(filters: ManagedNodeFilter[]): Promise<ManagedNode[]>;
   /**
+   * The agent the data channel's WebSocket connects with, the same the API calls use (proxy, CA
+   * bundle); unset: a direct connection trusting Node's CAs.
+   */
+  readonly webSocketAgent?: Agent;
+  /**
    * The tasks of an ECS service whose desired status is RUNNING (ListTasks, all pages, then
    * DescribeTasks); needed only for targets given as `{ ecs: { cluster, service } }`.
    */
@@ -84,4 +91,14 @@ export interface AwsConnectionOptions {
    */
   ecsEndpoint?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /**
+   * Outbound proxy for the API calls and the data channel: `http://[user:pass@]host:port`, or
+   * `none` for no proxy at all. Unset: HTTPS_PROXY / HTTP_PROXY / NO_PROXY decide.
+   */
+  proxy?: string;
+  /**
+   * A PEM file of CAs to trust besides Node's defaults, for the API and the data channel. Unset:
+   * AWS_CA_BUNDLE, then the profile's `ca_bundle`.
+   */
+  caBundle?: string;
 }

@@ -10,6 +10,8 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { ECSClientConfig } from '@aws-sdk/client-ecs';
 import type { EcsTaskLister } from './ecs-task-api.js';
+import { SsmTunnelError } from '../errors.js';
+import { NetworkAgent } from './network.js';
 import type {
   AwsConnectionOptions,
   EcsTask,
@@ -43,6 +45,7 @@ export interface SsmSessionApiOptions extends AwsConnectionOptions {
 export interface SsmSessionApi extends SessionApi {
   /** Managed nodes matching every filter (all pages). DescribeInstanceInformation returns no tags, so `tags` stays unset. */
   describeManagedNodes(filters: ManagedNodeFilter[]): Promise<ManagedNode[]>;
+  readonly webSocketAgent: NetworkAgent;
   /** Releases the SDK client's sockets. */
   destroy(): void;
 }
@@ -84,6 +87,9 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
   // A copy: the SDK annotates the object it is given, and callers compare theirs (config reloads).
   if (options.credentials !== undefined) config.credentials = { ...options.credentials };
   if (options.maxAttempts !== undefined) config.maxAttempts = options.maxAttempts;
+  // One agent for the API and the sessions' WebSockets: same proxy, same CAs (network.ts).
+  const agent = new NetworkAgent({ proxy: options.proxy, caBundle: options.caBundle, profile: options.profile, logger });
+  config.requestHandler = { httpsAgent: agent, httpAgent: agent };
   const client = new SSMClient(config);
   let ecs: Promise<EcsTaskLister> | undefined;
 
@@ -93,6 +99,11 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
       logger.debug({ operation, subject }, 'SSM call succeeded');
       return output;
     } catch (error) {
+      // Proxy, certificate and CA-bundle failures already name the host and the cause.
+      if (error instanceof SsmTunnelError) {
+        logger.debug({ operation, subject, error: error.code }, 'SSM call failed');
+        throw error;
+      }
       const fields = (typeof error === 'object' && error !== null ? error : {}) as SdkErrorFields;
       const wrapped = new SsmApiError(operation, subject, error, fields.$fault, fields.$metadata?.httpStatusCode);
       logger.debug({ operation, subject, error: wrapped.name, status: wrapped.httpStatusCode }, 'SSM call failed');
@@ -101,6 +112,8 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
   }
 
   return {
+    webSocketAgent: agent,
+
     async startSession(request: StartSessionRequest): Promise<SessionGrant> {
       const parameters: Record<string, string[]> = {
         portNumber: [String(request.remotePort)],
@@ -157,7 +170,7 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
     },
 
     async describeEcsServiceTasks(cluster: string, service: string): Promise<EcsTask[]> {
-      ecs ??= import('./ecs-task-api.js').then(({ createEcsTaskLister }) => createEcsTaskLister(ecsClientConfig(options), call));
+      ecs ??= import('./ecs-task-api.js').then(({ createEcsTaskLister }) => createEcsTaskLister(ecsClientConfig(options, agent), call));
       return (await ecs).serviceTasks(cluster, service);
     },
 
@@ -169,11 +182,12 @@ export function createSsmSessionApi(options: SsmSessionApiOptions = {}): SsmSess
 }
 
 /**
- * The ECS client's settings: the SSM client's, except the endpoint. A custom SSM endpoint (a VPC
- * endpoint) says nothing about ECS, unless it is loopback: the emulator answers both APIs.
+ * The ECS client's settings: the SSM client's (its network agent too: same proxy, same CAs), except
+ * the endpoint. A custom SSM endpoint (a VPC endpoint) says nothing about ECS, unless it is
+ * loopback: the emulator answers both APIs.
  */
-function ecsClientConfig(options: SsmSessionApiOptions): ECSClientConfig {
-  const config: ECSClientConfig = {};
+function ecsClientConfig(options: SsmSessionApiOptions, agent: NetworkAgent): ECSClientConfig {
+  const config: ECSClientConfig = { requestHandler: { httpsAgent: agent, httpAgent: agent } };
   if (options.region !== undefined) config.region = options.region;
   if (options.profile !== undefined) config.profile = options.profile;
   if (options.credentials !== undefined) config.credentials = { ...options.credentials };

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { Agent, IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { WebSocket, type RawData } from 'ws';
 import pRetry, { AbortError } from 'p-retry';
@@ -18,6 +18,7 @@ import {
   type ProcessedClientAction,
 } from '../protocol/index.js';
 import type { ResumeResult } from '../aws/session-api.js';
+import { SsmTunnelError } from '../errors.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { batchingTransport } from './batching-transport.js';
 import { webSocketTransport } from './frame-transport.js';
@@ -68,6 +69,8 @@ export interface ClientDataChannelOptions {
   /** How ResumeSession is retried after a drop; the session counts as lost when retries run out. */
   resume?: Partial<ResumePolicy>;
   channel?: Omit<ReliableChannelOptions, 'role' | 'ackBeforeDelivery' | 'logger'>;
+  /** Connects the WebSocket (through a proxy, trusting a CA bundle); unset: directly, Node's CAs. */
+  agent?: Agent;
   logger?: Logger;
 }
 
@@ -224,6 +227,7 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
         handshakeTimeout: this.options.dialTimeoutMs ?? 15_000,
         perMessageDeflate: false,
         maxPayload: MAX_INBOUND_FRAME,
+        ...(this.options.agent === undefined ? {} : { agent: this.options.agent }),
       });
       this.ws = ws;
       let opened = false;
@@ -254,11 +258,13 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       });
       ws.on('error', (error) => {
         this.log.debug({ err: error.message }, 'WebSocket error');
-        if (!opened) reject(new Error(`cannot open the data channel: ${error.message}`));
+        // The agent's proxy and certificate errors already name the host and the cause.
+        if (!opened) reject(error instanceof SsmTunnelError ? error : new Error(`cannot open the data channel: ${error.message}`));
       });
       ws.on('close', (code, reason) => {
         if (!opened) reject(new Error(`data channel closed while opening (code ${code})`));
-        if (this.ws === ws) this.onConnectionLost(`WebSocket closed (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`);
+        // A socket that never opened has already failed connect() with its own error.
+        if (this.ws === ws && opened) this.onConnectionLost(`WebSocket closed (code ${code}${reason.length ? `, ${reason.toString()}` : ''})`);
       });
     });
   }

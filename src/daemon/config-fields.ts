@@ -2,6 +2,7 @@
  * Readers for the kinds of values the daemon config holds (ports, durations, hosts, URLs, ...).
  * Each reports through the ConfigReader and returns undefined when the value is not acceptable.
  */
+import { proxyUrlProblem } from '../aws/network.js';
 import { parseDuration } from './duration.js';
 import { HOST_EXPECTED, isValidHost, LISTEN_EXPECTED, parseListenAddress } from './config-hosts.js';
 import type { ListenAddress } from './config-hosts.js';
@@ -73,4 +74,14 @@ export function readHttpUrl(reader: ConfigReader, at: Located): string | undefin
     const url = new URL(value);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' ? value : undefined;
   });
+}
+
+/** `none` or an http(s) proxy URL; secret, since the URL may carry the proxy's password. */
+export function readProxy(reader: ConfigReader, at: Located): string | undefined {
+  return reader.value(
+    at,
+    'none, or a proxy URL like http://proxy:3128 or http://user:password@proxy:3128',
+    (value) => (value === 'none' || proxyUrlProblem(value) === undefined ? (value as string) : undefined),
+    { secret: true },
+  );
 }

@@ -20,6 +20,7 @@ import {
   readNumberAtLeast,
   readOneOf,
   readPort,
+  readProxy,
 } from './config-fields.js';
 import type { ConfigReader, Fields, Located, MappingShape } from './config-reader.js';
 
@@ -67,7 +68,7 @@ export interface DaemonConfig {
   tunnels: TunnelDefinition[];
 }
 
-const CONNECTION_KEYS = ['region', 'profile', 'endpoint', 'credentials', 'reconnect', 'connectTimeout', 'keepAlive'];
+const CONNECTION_KEYS = ['region', 'profile', 'endpoint', 'credentials', 'reconnect', 'connectTimeout', 'keepAlive', 'proxy', 'caBundle'];
 const TUNNEL_ONLY_KEYS = ['name', 'target', 'remote', 'local', 'sessions'];
 const TOP_LEVEL_KEYS = ['defaults', 'log', 'status', 'shutdownGrace', 'tunnels'];
 
@@ -201,6 +202,10 @@ function readConnectionFields(reader: ConfigReader, fields: Fields): ConnectionS
   if (profileAt !== undefined && credentialsAt !== undefined) {
     reader.reportField(credentialsAt, 'set either profile or credentials, not both');
   }
+  const proxyAt = fields.optional('proxy');
+  if (proxyAt !== undefined) settings.proxy = readProxy(reader, proxyAt);
+  const caBundleAt = fields.optional('caBundle');
+  if (caBundleAt !== undefined) settings.caBundle = readMatching(reader, caBundleAt, /^\S(?:.*\S)?$/, 'the path of a PEM file of CA certificates');
   const reconnectAt = fields.optional('reconnect');
   if (reconnectAt !== undefined) {
     settings.reconnect = readReconnect(reader, reconnectAt);
@@ -256,7 +261,7 @@ function resolveConnection(reader: ConfigReader, inherited: ResolvedConnection, 
     delete resolved.profile;
     delete resolved.credentials;
   }
-  for (const key of ['region', 'profile', 'endpoint', 'credentials', 'connectTimeoutMs', 'keepAlive'] as const) {
+  for (const key of ['region', 'profile', 'endpoint', 'credentials', 'proxy', 'caBundle', 'connectTimeoutMs', 'keepAlive'] as const) {
     if (written[key] !== undefined) Object.assign(resolved, { [key]: written[key] });
   }
   const { initialDelayMs, maxDelayMs } = resolved.reconnect;

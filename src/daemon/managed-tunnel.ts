@@ -26,10 +26,10 @@ export class ManagedTunnel {
   constructor(definition: TunnelDefinition, logger: Logger) {
     this.definition = definition;
     this.log = logger.child({ tunnel: definition.name });
-    const { region, profile, endpoint, credentials } = definition;
+    const { region, profile, endpoint, credentials, proxy, caBundle } = definition;
     // A copy: the SDK marks the credentials object it is given ($source), which would make the
     // definition differ from an identical one on reload.
-    this.api = createSsmSessionApi({ region, profile, endpoint, credentials: credentials && { ...credentials }, logger: this.log });
+    this.api = createSsmSessionApi({ region, profile, endpoint, credentials: credentials && { ...credentials }, proxy, caBundle, logger: this.log });
   }
 
   get name(): string {

@@ -2,6 +2,7 @@
  * `ssm-tunnel check --connect`: every tunnel of a config probed once through a fresh session of its
  * own (started, one connection to the destination, ended), and the verdicts as a table.
  */
+import { describeNetwork } from '../aws/network.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
 import { formatTarget } from '../aws/target-resolver.js';
 import { probeTunnel, type ProbeResult } from '../tunnel/probe.js';
@@ -17,8 +18,8 @@ export async function preflightTunnels(tunnels: readonly TunnelDefinition[], opt
   return Promise.all(
     tunnels.map(async (definition) => {
       const { name, exposed: _exposed, ...tunnel } = definition;
-      const { region, profile, endpoint, credentials } = tunnel;
-      const api = createSsmSessionApi({ region, profile, endpoint, credentials: credentials && { ...credentials } });
+      const { region, profile, endpoint, credentials, proxy, caBundle } = tunnel;
+      const api = createSsmSessionApi({ region, profile, endpoint, credentials: credentials && { ...credentials }, proxy, caBundle });
       try {
         return { name, ...(await probeTunnel({ ...tunnel, sessionApi: api }, options)) };
       } finally {
@@ -37,4 +38,15 @@ export function preflightTable(results: readonly PreflightResult[], tunnels: rea
       return [result.name, result.outcome, result.targetId ?? (target === undefined ? '-' : formatTarget(target)), result.detail];
     }),
   );
+}
+
+/** NAME, PROXY (redacted, and why), CA: what each tunnel's API calls and data channel go through. */
+export async function networkTable(tunnels: readonly TunnelDefinition[]): Promise<string> {
+  const rows = await Promise.all(
+    tunnels.map(async (tunnel) => {
+      const network = await describeNetwork(tunnel);
+      return [tunnel.name, network.proxy, network.ca];
+    }),
+  );
+  return formatTable(['NAME', 'PROXY', 'CA'], rows);
 }

@@ -9,6 +9,7 @@ import type { EndedState } from './session-registry.js';
 import { EMULATOR_CREDENTIALS, type EmulatorCredentials } from './sigv4-verifier.js';
 import type { EmulatedEcsTask, EmulatedEcsTaskConfig } from './ecs-tasks.js';
 import type { EmulatedTargetConfig } from './targets.js';
+import { createTlsIdentity, type EmulatorTlsIdentity } from './tls-certificate.js';
 
 /** A managed node of the emulator: the service's view plus overrides for its sessions' agents. */
 export interface EmulatorTargetConfig extends EmulatedTargetConfig {
@@ -43,6 +44,11 @@ export interface EmulatorOptions {
   handshakeTimeoutMs?: number;
   /** Emulator-wide faults. */
   faults?: FaultSettings;
+  /**
+   * Serve https and wss, as AWS does, with a certificate for 127.0.0.1/localhost made at start and
+   * signed by a throwaway CA: clients trust it through `emulator.caFile`. Default plain http and ws.
+   */
+  tls?: boolean;
   /** ECS tasks running at start, one per entry (ECS Exec on unless the entry says otherwise). */
   ecsTasks?: EmulatedEcsTaskConfig[];
   /** Actions answered with AccessDeniedException (`ecs:DescribeTasks`, `ssm:StartSession`, …). */
@@ -98,6 +104,11 @@ export class Emulator {
   readonly port: number;
   readonly region: string;
   readonly credentials: Readonly<EmulatorCredentials>;
+  /** With `tls: true`: a PEM file of the CA that signed the emulator's certificate (for AWS_CA_BUNDLE); removed on close(). */
+  readonly caFile: string | undefined;
+  /** With `tls: true`: that CA certificate (PEM). */
+  readonly caCertificate: string | undefined;
+  private readonly tlsIdentity: EmulatorTlsIdentity | undefined;
   private readonly service: EmulatorService;
   private readonly agents: AgentHandler;
   private readonly settings: EmulatorSettings;
@@ -114,6 +125,7 @@ export class Emulator {
     region: string;
     credentials: EmulatorCredentials;
     logger: Logger;
+    tls?: EmulatorTlsIdentity;
   }) {
     this.service = parts.service;
     this.agents = parts.agents;
@@ -123,6 +135,9 @@ export class Emulator {
     this.region = parts.region;
     this.credentials = { ...parts.credentials };
     this.logger = parts.logger;
+    this.tlsIdentity = parts.tls;
+    this.caFile = parts.tls?.caFile;
+    this.caCertificate = parts.tls?.caCertificate;
   }
 
   /** The current emulator-wide knobs. */
@@ -213,6 +228,7 @@ export class Emulator {
   private async shutdown(): Promise<void> {
     for (const session of this.service.sessions.list()) this.agents.agent(session.id)?.setClosingOutput('The emulator is shutting down.');
     await this.service.close();
+    await this.tlsIdentity?.remove();
     this.logger.info('emulator stopped');
   }
 
@@ -264,7 +280,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const settings: EmulatorSettings = { knobs: layerKnobs(DEFAULT_AGENT_KNOBS, overrides), faults: { ...options.faults } };
   const credentials = options.credentials ?? EMULATOR_CREDENTIALS;
   const region = options.region ?? 'us-east-1';
+  const tls = options.tls === true ? await createTlsIdentity() : undefined;
   const service = new EmulatorService({
+    ...(tls === undefined ? {} : { tls: { key: tls.key, cert: tls.cert } }),
     ...(options.host === undefined ? {} : { host: options.host }),
     ...(options.port === undefined ? {} : { port: options.port }),
     region,
@@ -283,6 +301,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     logger,
   });
   service.setDataChannelHandler(agents);
-  const { endpoint, port } = await service.listen();
-  return new Emulator({ service, agents, settings, endpoint, port, region, credentials, logger });
+  let listening: { endpoint: string; port: number };
+  try {
+    listening = await service.listen();
+  } catch (error) {
+    await tls?.remove();
+    throw error;
+  }
+  const { endpoint, port } = listening;
+  return new Emulator({ service, agents, settings, endpoint, port, region, credentials, logger, ...(tls === undefined ? {} : { tls }) });
 }

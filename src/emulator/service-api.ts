@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -41,6 +42,8 @@ export interface EmulatorServiceOptions {
   dataChannelHandler?: DataChannelHandler;
   /** How long an upgraded socket may wait before sending its OpenDataChannel frame; default 30 s. */
   openFrameTimeoutMs?: number;
+  /** Serve https and wss with this PEM key and certificate chain, as AWS does; default plain http and ws. */
+  tls?: { key: string; cert: string };
   /** Actions answered with AccessDeniedException, as an IAM policy without them would: `ecs:DescribeTasks`, `ssm:StartSession`. */
   deniedActions?: string[];
 }
@@ -66,12 +69,14 @@ export class EmulatorService {
   private readonly server: Server;
   private handler: DataChannelHandler | undefined;
   private boundPort: number | undefined;
+  private readonly secure: boolean;
 
   constructor(options: EmulatorServiceOptions = {}) {
     this.host = options.host ?? '127.0.0.1';
     this.requestedPort = options.port ?? 0;
     this.logger = options.logger ?? pino({ enabled: false });
     this.handler = options.dataChannelHandler;
+    this.secure = options.tls !== undefined;
     this.targets = new TargetDirectory(options.targets ?? {});
     const credentials = options.credentials ?? [EMULATOR_CREDENTIALS];
     const region = options.region ?? 'us-east-1';
@@ -85,7 +90,7 @@ export class EmulatorService {
     this.operations = new SsmOperations({
       sessions: this.sessions,
       targets: this.targets,
-      streamUrl: (sessionId) => `ws://${this.authority()}/v1/data-channel/${sessionId}?role=publish_subscribe`,
+      streamUrl: (sessionId) => `${this.secure ? 'wss' : 'ws'}://${this.authority()}/v1/data-channel/${sessionId}?role=publish_subscribe`,
       terminate: (sessionId, reason) => this.endSession(sessionId, 'terminated', reason),
     });
     this.gate = new DataChannelGate({
@@ -95,7 +100,8 @@ export class EmulatorService {
       onRefused: (sessionId, reason) => this.record.addChannelRefusal({ at: new Date(), ...(sessionId === undefined ? {} : { sessionId }), reason }),
       openFrameTimeoutMs: options.openFrameTimeoutMs ?? 30_000,
     });
-    this.server = createServer((request, response) => void this.answer(request, response));
+    const answer = (request: IncomingMessage, response: ServerResponse): void => void this.answer(request, response);
+    this.server = options.tls === undefined ? createServer(answer) : createTlsServer({ key: options.tls.key, cert: options.tls.cert }, answer);
     this.server.on('upgrade', (request: IncomingMessage, socket, head: Buffer) => this.gate.handleUpgrade(request, socket, head));
   }
 
@@ -111,9 +117,9 @@ export class EmulatorService {
     return { endpoint: this.endpoint, port: this.boundPort };
   }
 
-  /** `http://host:port`: the SDK's `endpoint` for this emulator. */
+  /** `http://host:port` (`https://` with TLS): the SDK's `endpoint` for this emulator. */
   get endpoint(): string {
-    return `http://${this.authority()}`;
+    return `${this.secure ? 'https' : 'http'}://${this.authority()}`;
   }
 
   /**

@@ -84,6 +84,7 @@ export class TunnelSession extends EventEmitter<TunnelSessionEvents> {
       streamUrl: grant.streamUrl,
       tokenValue: grant.tokenValue,
       resumeSession: (id) => api.resumeSession(id),
+      ...(api.webSocketAgent === undefined ? {} : { agent: api.webSocketAgent }),
       // Connections wait through a resume, so it is retried as long as a new session would be.
       resume: options.reconnect,
       logger: log,

@@ -261,7 +261,7 @@ describe('errors name file, line, column and field', () => {
     ).toEqual([
       'tunnels.yaml:2:3 defaults.keepalive: unknown key "keepalive"; did you mean "keepAlive"?',
       'tunnels.yaml:3:3 defaults.connect_timeout: unknown key "connect_timeout"; did you mean "connectTimeout"?',
-      'tunnels.yaml:4:3 defaults.colour: unknown key "colour"; expected one of: region, profile, endpoint, credentials, reconnect, connectTimeout, keepAlive',
+      'tunnels.yaml:4:3 defaults.colour: unknown key "colour"; expected one of: region, profile, endpoint, credentials, reconnect, connectTimeout, keepAlive, proxy, caBundle',
       'tunnels.yaml:5:1 region: unknown key "region"; it belongs under "defaults:" or in a tunnel',
       'tunnels.yaml:9:27 tunnels[0].remote.hots: unknown key "hots"; did you mean "host"?',
       'tunnels.yaml:11:5 tunnels[0].remotePort: unknown key "remotePort"; write remote: { port: … }',

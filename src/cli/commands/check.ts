@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { formatConfigError, loadConfig } from '../../daemon/config.js';
-import { preflightTable, preflightTunnels } from '../../daemon/preflight.js';
+import { checkProxyOption } from '../../aws/network.js';
+import { networkTable, preflightTable, preflightTunnels } from '../../daemon/preflight.js';
 import { definitionsTable } from '../../daemon/status-table.js';
 import { formatHostPort } from '../../daemon/tunnel-status.js';
 import { EXIT_INVALID_CONFIG } from './up.js';
@@ -8,6 +9,8 @@ import { EXIT_INVALID_CONFIG } from './up.js';
 interface CheckArgs {
   config: string;
   connect: boolean;
+  proxy?: string;
+  'ca-bundle'?: string;
 }
 
 /** `--connect`: some tunnel's destination is not reachable. */
@@ -24,6 +27,8 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
         default: false,
         describe: "Also start each tunnel's session once, open one connection to its destination, report reachable / refused / denied / failed, and end the session",
       })
+      .option('proxy', { type: 'string', describe: "With --connect: this proxy (URL or none) instead of the config's and the environment's" })
+      .option('ca-bundle', { type: 'string', describe: "With --connect: this PEM file of CAs instead of the config's, AWS_CA_BUNDLE and the profile's" })
       .example('$0 check --config tunnels.yaml', '')
       .example('$0 check --config tunnels.yaml --connect', 'pre-flight: can every destination be reached?'),
   handler: async (args) => {
@@ -44,9 +49,21 @@ export const checkCommand: CommandModule<object, CheckArgs> = {
     if (status?.exposed) lines.push(`Warning: the status endpoint listens on ${status.host}, which other machines can reach`);
     process.stdout.write(`${lines.join('\n')}\n`);
     if (!args.connect) return;
+    const tunnels = config.tunnels.map((tunnel) => ({
+      ...tunnel,
+      ...(args.proxy === undefined ? {} : { proxy: args.proxy }),
+      ...(args['ca-bundle'] === undefined ? {} : { caBundle: args['ca-bundle'] }),
+    }));
+    try {
+      for (const tunnel of tunnels) checkProxyOption(tunnel.proxy, '--proxy');
+    } catch (error) {
+      process.stderr.write(`ssm-tunnel check: ${(error as Error).message}\n`);
+      process.exit(EXIT_INVALID_CONFIG);
+    }
+    process.stdout.write(`\nNetwork (proxy for the API endpoint, CAs trusted):\n\n${await networkTable(tunnels)}\n`);
     process.stdout.write('\nConnecting to each destination once...\n\n');
-    const results = await preflightTunnels(config.tunnels);
-    process.stdout.write(preflightTable(results, config.tunnels));
+    const results = await preflightTunnels(tunnels);
+    process.stdout.write(preflightTable(results, tunnels));
     if (results.some((result) => result.outcome !== 'reachable')) process.exitCode = EXIT_UNREACHABLE;
   },
 };

@@ -15,6 +15,7 @@ interface EmulatorArgs {
   pacing: boolean;
   'idle-timeout': string;
   'max-session-duration'?: string;
+  tls: boolean;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
 }
@@ -83,10 +84,12 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       .option('pacing', { type: 'boolean', default: true, describe: "The agent's 1 KiB + 1 ms per message (--no-pacing for benchmarks)" })
       .option('idle-timeout', { type: 'string', default: '20m', describe: 'End sessions with no data for this long (e.g. 90s, 20m)' })
       .option('max-session-duration', { type: 'string', describe: 'End sessions this long after they start (default: no limit)' })
+      .option('tls', { type: 'boolean', default: false, describe: 'Serve https and wss, as AWS does, with a certificate made at start; clients trust its CA with AWS_CA_BUNDLE' })
       .options(LOG_OPTIONS)
       .example(`$0 emulator --port 8443 --target ${EXAMPLE_TARGET}=127.0.0.1:5432`, 'one node whose sessions reach local port 5432')
       .example(`$0 emulator --target ${EXAMPLE_TARGET} --agent-version 3.0.0.0 --no-pacing`, 'basic mode, full speed')
-      .example('$0 emulator --ecs-task prod/api/app=127.0.0.1:5432', 'an ECS service with one task whose sessions reach local port 5432'),
+      .example('$0 emulator --ecs-task prod/api/app=127.0.0.1:5432', 'an ECS service with one task whose sessions reach local port 5432')
+      .example(`$0 emulator --tls --target ${EXAMPLE_TARGET}`, 'https and wss, as AWS serves them'),
   handler: async (args) => {
     const logger = createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
     let targets: Record<string, EmulatorTargetConfig>;
@@ -112,12 +115,13 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       pacing: args.pacing,
       idleTimeoutMs,
       ...(maxSessionDurationMs === undefined ? {} : { maxSessionDurationMs }),
+      tls: args.tls,
       logger,
     }).catch((error: Error) => {
       process.stderr.write(`ssm-tunnel emulator: cannot start: ${error.message}\n`);
       process.exit(1);
     });
-    const { endpoint, region, credentials } = emulator;
+    const { endpoint, region, credentials, caFile } = emulator;
     const firstTask = ecsTasks[0];
     const [firstTarget, firstConfig] = Object.entries(targets)[0] ?? [undefined, firstTask ?? {}];
     const examplePort = /:(\d+)$/.exec(firstConfig.allowedDestinations?.[0] ?? '')?.[1] ?? '5432';
@@ -141,6 +145,7 @@ export const emulatorCommand: CommandModule<object, EmulatorArgs> = {
       `  export AWS_ACCESS_KEY_ID=${credentials.accessKeyId}`,
       `  export AWS_SECRET_ACCESS_KEY='${credentials.secretAccessKey}'`,
       `  export AWS_REGION=${region}`,
+      ...(caFile === undefined ? [] : [`  export AWS_CA_BUNDLE=${caFile}   # the emulator's test CA, made at start, removed at exit`]),
       '',
       'Then, for example:',
       `  ssm-tunnel open --endpoint ${endpoint} --region ${region} ${exampleTarget} --remote-port ${examplePort}`,

@@ -15,6 +15,8 @@ interface OpenArgs extends TargetArgs {
   region?: string;
   profile?: string;
   endpoint?: string;
+  proxy?: string;
+  'ca-bundle'?: string;
   'keep-alive': boolean;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
@@ -35,6 +37,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
       .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
       .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
+      .option('proxy', { type: 'string', describe: 'Outbound proxy for the API and the data channel: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
+      .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
       .option('keep-alive', { type: 'boolean', default: false, describe: "Keep the session from reaching the service's idle timeout" })
       .options(LOG_OPTIONS)
       .check((argv) => {
@@ -62,6 +66,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       region: args.region,
       profile: args.profile,
       endpoint: args.endpoint,
+      proxy: args.proxy,
+      caBundle: args['ca-bundle'],
       keepAlive: args['keep-alive'],
       logger,
     }).catch((error: Error) => {
