@@ -74,7 +74,7 @@ export function pacedSizesOf(sizes: BenchSizes): BenchSizes {
   };
 }
 
-export const USAGE = `Usage: node dist/bench/main.js [scenario...] [options]
+export const USAGE = `Usage: node dist/bench/bench/main.js [scenario...] [options]
 
 Scenarios (default: all): ${SCENARIOS.join(', ')}
 
@@ -89,7 +89,7 @@ Options:
   --quick                 small sizes for a smoke run; writes no file unless --out is given
   --out PATH              where to write the markdown (default bench/results.md)
   --profile DIR           run the client and the emulator under node --cpu-prof, profiles in DIR
-                          (summarise them with node dist/bench/profile-summary.js DIR/*/*.cpuprofile)
+                          (summarise them with node dist/bench/bench/profile-summary.js DIR/*/*.cpuprofile)
   --help
 
 SIZE is a number of bytes with an optional KiB, MiB or GiB suffix.`;

@@ -11,12 +11,12 @@ import { runSessionPoolBenchmark } from './session-pool.js';
 import { runStartupBenchmark } from './startup.js';
 
 /*
- * Benchmark entry point: `node dist/bench/main.js [scenario...] [options]` (see USAGE). Measures
+ * Benchmark entry point: `node dist/bench/bench/main.js [scenario...] [options]` (see USAGE). Measures
  * ssm-tunnel through the emulator against direct TCP on loopback, prints a markdown report and
  * writes it to bench/results.md (and the raw figures beside it as results.json).
  */
 
-const DEFAULT_OUT_PATH = fileURLToPath(new URL('../../bench/results.md', import.meta.url));
+const DEFAULT_OUT_PATH = fileURLToPath(new URL('../../../bench/results.md', import.meta.url));
 
 /** Scenarios with a section of their own, in report order. */
 const SECTIONS: Record<SectionScenario, { title: string; run: (config: BenchConfig) => string | Promise<string> }> = {
@@ -69,7 +69,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    await run(config, ['node dist/bench/main.js', ...argv].join(' '));
+    await run(config, ['node dist/bench/bench/main.js', ...argv].join(' '));
     return 0;
   } catch (error) {
     process.stderr.write(`bench: ${(error as Error).message}\n`);

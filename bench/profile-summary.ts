@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
  * Summarises V8 .cpuprofile files (from `node --cpu-prof`, e.g. `npm run bench -- --profile DIR`):
  * the functions with the most self time, self time per file, and with --callers NAME the call
  * paths that lead to the functions named NAME.
- * Usage: node dist/bench/profile-summary.js [--top N] [--callers NAME] FILE.cpuprofile...
+ * Usage: node dist/bench/bench/profile-summary.js [--top N] [--callers NAME] FILE.cpuprofile...
  */
 
 interface ProfileNode {
@@ -100,7 +100,7 @@ function main(): number {
   const { values, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, callers: { type: 'string' } } });
   const count = Number(values.top);
   if (positionals.length === 0 || !Number.isInteger(count) || count < 1) {
-    process.stderr.write('usage: node dist/bench/profile-summary.js [--top N] [--callers NAME] FILE.cpuprofile...\n');
+    process.stderr.write('usage: node dist/bench/bench/profile-summary.js [--top N] [--callers NAME] FILE.cpuprofile...\n');
     return 2;
   }
   for (const path of positionals) process.stdout.write(`${summarise(path, count, values.callers)}\n\n`);

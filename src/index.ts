@@ -1,6 +1,8 @@
 export { openTunnel, Tunnel } from './tunnel/tunnel.js';
 export type { TunnelState, TunnelStats, TunnelEvents, ConnectionInfo, PoolSessionStats } from './tunnel/tunnel.js';
 export type { TunnelOptions, ReconnectOptions, LocalSocketOptions } from './tunnel/options.js';
+export { openStream, SsmStream } from './stream/ssm-stream.js';
+export type { StreamOptions } from './stream/options.js';
 export { probeTunnel, type ProbeOptions, type ProbeOutcome, type ProbeResult } from './tunnel/probe.js';
 export { formatTarget, resolveTarget, TargetResolutionError, type TargetSpec } from './aws/target-resolver.js';
 export type { ConnectionSummary } from './forward/forwarding-channel.js';

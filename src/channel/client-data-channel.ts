@@ -38,6 +38,12 @@ const MAX_INBOUND_FRAME = 256 * 1024;
 
 /** How long a closing WebSocket waits for the peer's close frame before the socket is dropped. */
 const CLOSE_ANSWER_WAIT_MS = 1000;
+/**
+ * How long a session the agent completed waits for its consumer to take the output it holds
+ * (refused while the consumer was full) before it ends regardless; a consumer that reads at all
+ * takes it far sooner.
+ */
+const HELD_DELIVERY_WAIT_MS = 30_000;
 
 export interface HandshakeOutcome {
   agentVersion: string;
@@ -87,6 +93,11 @@ export interface SessionEnded {
   reason: string;
   /** True when the service said so (channel_closed, no resume token), false when we gave up. */
   byService: boolean;
+  /**
+   * The agent closed the channel without an error output: the session ran to its end (how an
+   * SSH-style session reports that its destination closed), rather than failing.
+   */
+  completed?: boolean;
 }
 
 export interface ClientDataChannelEvents {
@@ -124,6 +135,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   private resumeAbort: AbortController | undefined;
   /** flush() calls waiting for every sent message to be acknowledged; checked after each inbound frame. */
   private readonly flushWaiters = new Set<() => void>();
+  /** The agent completed the session; it ends once the output held for the consumer is delivered. */
+  private endingAfterHeld: { ended: SessionEnded; timer: NodeJS.Timeout } | undefined;
 
   constructor(options: ClientDataChannelOptions) {
     super();
@@ -145,7 +158,15 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
     this.channel.on('drain', () => this.emit('drain'));
     this.channel.on('channelClosed', (closed) => {
       const reason = closed.output === '' ? 'the service closed the session' : `the service closed the session: ${closed.output}`;
-      this.end({ reason, byService: true });
+      const ended = { reason, byService: true, completed: closed.output === '' };
+      // The agent's last output (an SSH-style session's, before its destination closed) is still
+      // the consumer's: what the consumer refused while full is delivered before the end.
+      if (ended.completed && this.state === 'open' && this.channel.hasDeliverable) {
+        this.stopPing();
+        this.endingAfterHeld = { ended, timer: setTimeout(() => this.endAfterHeld(true), HELD_DELIVERY_WAIT_MS) };
+        return;
+      }
+      this.end(ended);
     });
     this.channel.on('resendTimeout', (sequenceNumber) => {
       this.end({ reason: `message ${sequenceNumber} was never acknowledged`, byService: false });
@@ -354,7 +375,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
       this.failOpen(new SsmTunnelError(ErrorCode.HANDSHAKE, `data channel lost during the handshake: ${reason}`));
       return;
     }
-    if (this.state !== 'open') return;
+    // The agent already ended the session; only its held output is still being delivered.
+    if (this.state !== 'open' || this.endingAfterHeld) return;
     this.state = 'resuming';
     this.log.warn({ reason }, 'data channel lost; resuming the session');
     this.emit('disconnected', reason);
@@ -432,6 +454,8 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
   }
 
   private cleanup(): void {
+    if (this.endingAfterHeld) clearTimeout(this.endingAfterHeld.timer);
+    this.endingAfterHeld = undefined;
     this.resumeAbort?.abort();
     for (const check of [...this.flushWaiters]) check();
     this.stopPing();
@@ -464,8 +488,18 @@ export class ClientDataChannel extends EventEmitter<ClientDataChannelEvents> {
           this.warnings.warn({ payloadType: message.payloadType }, 'discarded stream data that arrived before the handshake completed');
           return true;
         }
+        if (this.endingAfterHeld) queueMicrotask(() => this.endAfterHeld(false));
         return this.inbound(message);
     }
+  }
+
+  private endAfterHeld(timedOut: boolean): void {
+    const ending = this.endingAfterHeld;
+    if (!ending || (!timedOut && this.channel.hasDeliverable)) return;
+    this.endingAfterHeld = undefined;
+    clearTimeout(ending.timer);
+    if (timedOut) this.log.warn({ held: this.channel.heldCount }, "the consumer did not take the agent's last output in time");
+    this.end(ending.ended);
   }
 
   private onHandshakeRequest(payload: Buffer): void {

@@ -197,6 +197,11 @@ export class ReliableChannel extends EventEmitter<ReliableChannelEvents> {
     return this.reorder.size;
   }
 
+  /** A message the consumer refused is next in order: it is delivered on resumeDelivery(). */
+  get hasDeliverable(): boolean {
+    return this.reorder.has(this.expectedSequence);
+  }
+
   /** Payload bytes of the held messages. */
   get heldBytes(): number {
     return this.reorderBytes;

@@ -2,21 +2,12 @@
  * Host and listen-address rules of the daemon config: syntax, loopback, and which
  * local bindings would collide.
  */
-import { isIP, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
+import { isValidHost } from '../util/net.js';
 
 export const HOST_EXPECTED = 'a hostname or an IPv4/IPv6 address (IPv6 without brackets)';
 
-// RFC 1123 labels; `_` is tolerated because private DNS zones use it.
-const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
-
-/** A hostname (RFC 1123, optional trailing dot) or an IPv4/IPv6 literal. */
-export function isValidHost(host: string): boolean {
-  if (isIP(host) !== 0) return true;
-  const name = host.endsWith('.') ? host.slice(0, -1) : host;
-  // Digits and dots only would be an IPv4 address, and this one is not valid (`10.0.0.256`, `10.1`).
-  if (/^[\d.]+$/.test(name)) return false;
-  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LABEL.test(label));
-}
+export { isValidHost } from '../util/net.js';
 
 export interface ListenAddress {
   host: string;

@@ -1,12 +1,15 @@
 import { ApiError, validationError } from './api-errors.js';
 
 /*
- * The two port-forwarding Session documents: parameter validation and defaults, and the resolved
- * `properties` the agent hands to the client in the handshake (docs/forwarding.md §1.2).
+ * The Port session documents: parameter validation and defaults, and the resolved `properties` the
+ * agent hands to the client in the handshake (docs/forwarding.md §1.2). The two port-forwarding ones set
+ * `type: LocalPortForwarding`; AWS-StartSSHSession sets no `type`, which makes the agent run basic
+ * mode and end the session when the destination closes.
  */
 
 export const PORT_FORWARDING_DOCUMENT = 'AWS-StartPortForwardingSession';
 export const REMOTE_HOST_DOCUMENT = 'AWS-StartPortForwardingSessionToRemoteHost';
+export const SSH_DOCUMENT = 'AWS-StartSSHSession';
 
 export interface ResolvedDocument {
   documentName: string;
@@ -28,6 +31,7 @@ interface ParameterSpec {
 }
 
 const PORT_NUMBER: ParameterSpec = { defaultValue: '80', pattern: PORT_PATTERN, patternText: 'a decimal port 1-65535 without leading zeros' };
+const SSH_PORT_NUMBER: ParameterSpec = { ...PORT_NUMBER, defaultValue: '22' };
 const LOCAL_PORT_NUMBER: ParameterSpec = {
   defaultValue: '0',
   pattern: LOCAL_PORT_PATTERN,
@@ -37,12 +41,13 @@ const LOCAL_PORT_NUMBER: ParameterSpec = {
 const DOCUMENTS: Record<string, Record<string, ParameterSpec>> = {
   [PORT_FORWARDING_DOCUMENT]: { portNumber: PORT_NUMBER, localPortNumber: LOCAL_PORT_NUMBER },
   [REMOTE_HOST_DOCUMENT]: { host: {}, portNumber: PORT_NUMBER, localPortNumber: LOCAL_PORT_NUMBER },
+  [SSH_DOCUMENT]: { portNumber: SSH_PORT_NUMBER },
 };
 
 export function resolveDocument(documentName: string | undefined, parameters: Readonly<Record<string, string[]>>): ResolvedDocument {
   if (documentName === undefined) {
     // Without a document the service starts a shell (SSM-SessionManagerRunShell), which is not emulated.
-    throw new ApiError('InvalidDocument', `DocumentName is required: the emulator supports only ${Object.keys(DOCUMENTS).join(' and ')}`);
+    throw new ApiError('InvalidDocument', `DocumentName is required: the emulator supports only ${Object.keys(DOCUMENTS).join(', ')}`);
   }
   const specs = DOCUMENTS[documentName];
   if (specs === undefined) {
@@ -57,7 +62,8 @@ export function resolveDocument(documentName: string | undefined, parameters: Re
   }
   const { host, portNumber = '', localPortNumber = '' } = values;
   const properties: Record<string, string> = host === undefined ? {} : { host };
-  Object.assign(properties, { portNumber, type: 'LocalPortForwarding', localPortNumber });
+  if (documentName === SSH_DOCUMENT) Object.assign(properties, { portNumber });
+  else Object.assign(properties, { portNumber, type: 'LocalPortForwarding', localPortNumber });
   return { documentName, properties, ...(host === undefined ? {} : { host }), port: Number(portNumber) };
 }
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Flag, PayloadType } from '../protocol/index.js';
 import { silentLogger, type Logger } from '../logging.js';
 import { WarningLimiter } from '../util/warning-limiter.js';
-import { LocalConnection, type ForwarderEvents, type LocalSocket, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
+import { LocalConnection, type ForwarderEvents, type LocalStream, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
 
 /**
  * Output-free time after the DisconnectToPort acknowledgement before the next connection starts:
@@ -76,7 +76,7 @@ export class BasicForwarder extends EventEmitter<ForwarderEvents> {
     return { up: this.current?.bytesUp ?? 0, down: this.current?.bytesDown ?? 0 };
   }
 
-  handle(socket: LocalSocket, id: number): void {
+  handle(socket: LocalStream, id: number): void {
     const connection = new LocalConnection(id, socket);
     socket.on('error', (error) => {
       connection.error ??= error.message;

@@ -1,3 +1,4 @@
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { formatHostPort } from '../util/net.js';
 
@@ -24,11 +25,6 @@ export interface ForwardingChannel {
   off(event: 'drain', listener: () => void): unknown;
 }
 
-/**
- * A local connection as the forwarders use it: a TCP or unix socket, or a duplex standing for one
- * (the proxy's, which holds its client's reply until the destination answers).
- */
-export type LocalSocket = Duplex & { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined };
 
 /** How one local connection ended, for logs and status. */
 export interface ConnectionSummary {
@@ -51,6 +47,13 @@ export interface ForwarderEvents {
   fatal: [Error];
 }
 
+/**
+ * A local connection as the forwarders use it: an accepted TCP or unix socket, one end of a stream
+ * front end (`openStream`, `ssm-tunnel proxy`), or a duplex standing for a client socket (the SOCKS
+ * proxy's, which holds its client's reply until the destination answers) with its address.
+ */
+export type LocalStream = Duplex & { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined };
+
 /** Per-connection bookkeeping shared by both forwarders. */
 export class LocalConnection {
   readonly openedAt = Date.now();
@@ -62,11 +65,11 @@ export class LocalConnection {
 
   constructor(
     readonly id: number,
-    readonly socket: LocalSocket,
+    readonly socket: LocalStream,
   ) {
     const { remoteAddress, remotePort } = socket;
-    if (remoteAddress === undefined) this.remoteAddress = 'unix';
-    else this.remoteAddress = formatHostPort(remoteAddress, remotePort ?? 0);
+    if (remoteAddress !== undefined) this.remoteAddress = formatHostPort(remoteAddress, remotePort ?? 0);
+    else this.remoteAddress = socket instanceof Socket ? 'unix' : 'stream';
   }
 
   summary(): ConnectionSummary {

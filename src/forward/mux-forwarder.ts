@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { ErrorCode } from '../errors.js';
 import { Flag, PayloadType, decodeFlag } from '../protocol/index.js';
 import { silentLogger, type Logger } from '../logging.js';
-import { LocalConnection, type ForwarderEvents, type LocalSocket, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
+import { LocalConnection, type ForwarderEvents, type LocalStream, type ForwardingChannel, type InboundMessage } from './forwarding-channel.js';
 import { SmuxSession } from './smux-session.js';
 import type { SmuxStream } from './smux-stream.js';
 
@@ -60,7 +60,7 @@ export class MuxForwarder extends EventEmitter<ForwarderEvents> {
     return { up, down };
   }
 
-  handle(socket: LocalSocket, id: number): void {
+  handle(socket: LocalStream, id: number): void {
     if (this.closed) {
       socket.destroy();
       return;

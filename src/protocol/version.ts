@@ -108,6 +108,15 @@ export function clientPortMode(agentVersion: string): ClientPortModeDecision {
   };
 }
 
+/**
+ * The same decision for a session whose document does not set `type: LocalPortForwarding`
+ * (AWS-StartSSHSession): the agent runs basic mode whatever the versions (docs/forwarding.md §1.2), and
+ * still honours the TerminateSession flag from the same release.
+ */
+export function clientStreamMode(agentVersion: string): ClientPortModeDecision {
+  return { mux: false, smuxKeepAlive: false, terminateWithFlag: isAgentVersionGreater(agentVersion, TERMINATE_SESSION_FLAG_AFTER_AGENT) };
+}
+
 /** What the agent decides from the client's version (docs/forwarding.md §2.2). */
 export interface AgentPortModeDecision {
   mux: boolean;

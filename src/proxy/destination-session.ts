@@ -1,6 +1,6 @@
 import type { SessionApi } from '../aws/session-api.js';
 import { ErrorCode, errorCode, isRetryable, SsmTunnelError } from '../errors.js';
-import type { ConnectionSummary, LocalSocket } from '../forward/forwarding-channel.js';
+import type { ConnectionSummary, LocalStream } from '../forward/forwarding-channel.js';
 import type { Logger } from '../logging.js';
 import type { SessionOptions } from '../session/options.js';
 import { SessionSlot, type SlotState } from '../session/session-slot.js';
@@ -100,7 +100,7 @@ export class DestinationSession implements PoolMember {
   }
 
   /** Hands a connection (a socket, or anything duplex that stands for one) to the session. */
-  handle(socket: LocalSocket, id: number): void {
+  handle(socket: LocalStream, id: number): void {
     const session = this.slot.session;
     if (session === undefined) {
       socket.destroy();

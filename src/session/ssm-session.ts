@@ -4,15 +4,18 @@ import type { SessionApi, SessionGrant, StartSessionRequest } from '../aws/sessi
 import { resolveTarget } from '../aws/target-resolver.js';
 import { ErrorCode, SsmTunnelError } from '../errors.js';
 import { BasicForwarder } from '../forward/basic-forwarder.js';
-import type { ConnectionSummary, LocalSocket } from '../forward/forwarding-channel.js';
+import type { ConnectionSummary, LocalStream } from '../forward/forwarding-channel.js';
 import { MuxForwarder } from '../forward/mux-forwarder.js';
-import { clientPortMode, Flag, type ClientPortModeDecision } from '../protocol/index.js';
+import { clientPortMode, clientStreamMode, Flag, type ClientPortModeDecision } from '../protocol/index.js';
 import type { Logger } from '../logging.js';
 import type { SessionOptions } from './options.js';
 
 export interface SsmSessionEvents {
-  /** The session cannot continue; its owner starts another. */
-  lost: [reason: string];
+  /**
+   * The session cannot continue; its owner starts another. `completed`: the agent ended it without
+   * an error (for an SSH-style session, how the destination closing shows).
+   */
+  lost: [reason: string, completed: boolean];
   /** The WebSocket dropped; the session is being resumed and connections are kept. */
   disconnected: [reason: string];
   resumed: [];
@@ -53,6 +56,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     channel: ClientDataChannel,
     targetId: string,
     agentVersion: string,
+    portForwarding: boolean,
     options: SessionOptions,
     log: Logger,
   ) {
@@ -62,14 +66,14 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     this.sessionId = channel.sessionId;
     this.targetId = targetId;
     this.agentVersion = agentVersion;
-    this.mode = clientPortMode(agentVersion);
+    this.mode = portForwarding ? clientPortMode(agentVersion) : clientStreamMode(agentVersion);
     this.log = log;
     this.forwarder = this.mode.mux
       ? new MuxForwarder(channel, { smuxKeepAlive: this.mode.smuxKeepAlive, logger: log })
       : new BasicForwarder(channel, { waitTimeoutMs: options.connectTimeoutMs, logger: log });
     this.forwarder.on('connectionClosed', (summary) => this.emit('connectionClosed', summary));
     this.forwarder.on('fatal', (error) => this.lose(`port forwarding failed: ${error.message}`, false));
-    channel.on('ended', (ended) => this.lose(ended.reason, ended.byService));
+    channel.on('ended', (ended) => this.lose(ended.reason, ended.byService, ended.completed === true));
     channel.on('disconnected', (reason) => this.emit('disconnected', reason));
     channel.on('resumed', () => this.emit('resumed'));
     if (options.keepAlive) this.startKeepAlive(options.keepAliveIntervalMs);
@@ -129,7 +133,9 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
           { retryable: false },
         );
       }
-      const session = new SsmSession(api, channel, targetId, handshake.agentVersion, options, log);
+      // No type (AWS-StartSSHSession): the agent forwards one connection in basic mode (docs/forwarding.md).
+      const portForwarding = handshake.properties.type === 'LocalPortForwarding';
+      const session = new SsmSession(api, channel, targetId, handshake.agentVersion, portForwarding, options, log);
       log.info({ agentVersion: handshake.agentVersion, mode: session.mode.mux ? 'mux' : 'basic' }, 'session started');
       return session;
     } catch (error) {
@@ -151,8 +157,13 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     return this.channel.connected;
   }
 
-  handle(socket: LocalSocket, id: number): void {
+  handle(socket: LocalStream, id: number): void {
     this.forwarder.handle(socket, id);
+  }
+
+  /** Waits until the agent acknowledged everything sent so far; false when `timeoutMs` passed first. */
+  flush(timeoutMs: number): Promise<boolean> {
+    return this.channel.flush(timeoutMs);
   }
 
   /**
@@ -180,7 +191,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
     this.log.info('session terminated');
   }
 
-  private lose(reason: string, byService: boolean): void {
+  private lose(reason: string, byService: boolean, completed = false): void {
     if (this.finished) return;
     this.finished = true;
     this.stopKeepAlive();
@@ -190,7 +201,7 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
       // We gave up on it; make sure the service does not keep it open.
       void terminateQuietly(this.api, this.sessionId, this.log, 'TerminateSession after losing the session');
     }
-    this.emit('lost', reason);
+    this.emit('lost', reason, completed);
   }
 
   private startKeepAlive(intervalMs: number): void {
@@ -212,8 +223,8 @@ export class SsmSession extends EventEmitter<SsmSessionEvents> {
 /** The agent's words for a destination it could not dial (basic mode dials when the session starts). */
 const DESTINATION_REFUSED_OUTPUT = /Unable to connect to specified port/;
 
-/** The code of a session the agent ended right after its handshake. */
-function endReasonCode(reason: string): string {
+/** The code of a session the agent ended: a destination it could not dial, or any other end. */
+export function endReasonCode(reason: string): string {
   return DESTINATION_REFUSED_OUTPUT.test(reason) ? ErrorCode.DESTINATION_REFUSED : ErrorCode.SESSION_ENDED;
 }
 

@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isValidHost } from '../util/net.js';
 import { targetSpecProblem } from '../aws/target-resolver.js';
 import { InvalidOptionError } from '../errors.js';
 import type { ListenTarget } from './local-listener.js';
@@ -9,12 +9,6 @@ import type { TunnelOptions } from './options.js';
 export interface ResolvedTunnelOptions extends SessionOptions {
   listen: ListenTarget;
   sessions: number;
-}
-
-const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
-
-export function isValidHost(host: string): boolean {
-  return isIP(host) !== 0 || HOSTNAME.test(host);
 }
 
 function fail(name: string, expected: string, got: unknown): never {

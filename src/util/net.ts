@@ -1,7 +1,7 @@
 /*
  * Small address and data helpers every layer shares. Imports only Node built-ins.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 
 /** `host:port`, with an IPv6 host in brackets (`[::1]:5432`), as URLs and ssh write it. */
 export function formatHostPort(host: string, port: number): string {
@@ -26,16 +26,21 @@ export function isLoopbackHost(host: string): boolean {
   return /^7f[0-9a-f]{2}:[0-9a-f]{1,4}$/.test(mapped);
 }
 
+// RFC 1123 labels; `_` is tolerated because private DNS zones use it.
+const LABEL = /^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/;
+
+/** A hostname (RFC 1123, optional trailing dot) or an IPv4/IPv6 literal (IPv6 without brackets). */
+export function isValidHost(host: string): boolean {
+  if (isIP(host) !== 0) return true;
+  const name = host.endsWith('.') ? host.slice(0, -1) : host;
+  // Digits and dots only would be an IPv4 address, and this one is not valid (`10.0.0.256`, `10.1`).
+  if (/^[\d.]+$/.test(name)) return false;
+  return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LABEL.test(label));
+}
+
 /** One Buffer from what a `ws` 'message' event delivers (a Buffer, fragments, or an ArrayBuffer). */
 export function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62}))*\.?$/;
-
-/** An IPv4 or IPv6 address (no brackets), or a DNS name of valid labels (underscores allowed, as in SRV-style names). */
-export function isValidHost(host: string): boolean {
-  return isIPv4(host) || isIPv6(host) || HOST_NAME.test(host);
 }

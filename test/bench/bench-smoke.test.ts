@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
  * write its table. Figures are not checked: timing belongs to the benchmark, not to tests.
  */
 
-const BENCH_MAIN = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
+const BENCH_MAIN = fileURLToPath(new URL('../../dist/bench/bench/main.js', import.meta.url));
 
 function runBench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

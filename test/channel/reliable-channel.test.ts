@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { ReliableChannel } from '../../src/channel/reliable-channel.js';
 import type { FrameTransport } from '../../src/channel/frame-transport.js';
+import { seededRandom } from '../../src/emulator/faults.js';
+import { waitFor } from '../helpers/wait.js';
 import { decodeAcknowledgement, decodeClientMessage, MessageType, PayloadType, type DecodedClientMessage } from '../../src/protocol/index.js';
 
 interface LinkFaults {
@@ -12,11 +14,7 @@ interface LinkFaults {
 
 /** A lossy one-way link: frames arrive asynchronously at `deliver`, faults from a seeded RNG. */
 function link(deliver: (frame: Buffer) => void, faults: LinkFaults = {}, seed = 1): FrameTransport & { frames: Buffer[] } {
-  let state = seed;
-  const random = () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return state / 2 ** 31;
-  };
+  const random = seededRandom(seed);
   let held: Buffer | undefined;
   const frames: Buffer[] = [];
   return {
@@ -61,14 +59,6 @@ function collect(channel: ReliableChannel): DecodedClientMessage[] {
   return received;
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('ReliableChannel', () => {
   it('delivers a byte stream in order, both ways, and every message gets acknowledged', async () => {
     const { client, agent } = pair();
@@ -78,7 +68,7 @@ describe('ReliableChannel', () => {
     const down = randomBytes(200_000);
     client.send(PayloadType.Output, up);
     agent.send(PayloadType.Output, down);
-    await until(() => client.unacknowledgedCount === 0 && agent.unacknowledgedCount === 0, 'all acks');
+    await waitFor(() => client.unacknowledgedCount === 0 && agent.unacknowledgedCount === 0, 'all acks');
     expect(Buffer.concat(atAgent.map((m) => m.payload)).equals(up)).toBe(true);
     expect(Buffer.concat(atClient.map((m) => m.payload)).equals(down)).toBe(true);
     expect(atAgent.every((m) => m.payload.length <= 1024 && m.messageType === MessageType.InputStreamData)).toBe(true);
@@ -95,7 +85,7 @@ describe('ReliableChannel', () => {
     const down = randomBytes(150_000);
     client.send(PayloadType.Output, up);
     agent.send(PayloadType.Output, down);
-    await until(() => client.unacknowledgedCount === 0 && agent.unacknowledgedCount === 0, 'all acks');
+    await waitFor(() => client.unacknowledgedCount === 0 && agent.unacknowledgedCount === 0, 'all acks');
     expect(Buffer.concat(atAgent.map((m) => m.payload)).equals(up)).toBe(true);
     expect(Buffer.concat(atClient.map((m) => m.payload)).equals(down)).toBe(true);
   });
@@ -125,13 +115,13 @@ describe('ReliableChannel', () => {
     client.send(PayloadType.Output, Buffer.from('a'));
     client.send(PayloadType.Output, Buffer.from('b'));
     client.send(PayloadType.Output, Buffer.from('c'));
-    await until(() => agent.heldCount === 3, 'held messages');
+    await waitFor(() => agent.heldCount === 3, 'held messages');
     expect(received).toEqual([]);
     expect(client.unacknowledgedCount).toBeGreaterThan(0);
     ready = true;
     agent.resumeDelivery();
     expect(received).toEqual(['a', 'b', 'c']);
-    await until(() => client.unacknowledgedCount === 0, 'acks after resume');
+    await waitFor(() => client.unacknowledgedCount === 0, 'acks after resume');
   });
 
   it('keeps data sent while detached and transmits it on the next attach, without a gap in sequence', async () => {
@@ -141,13 +131,13 @@ describe('ReliableChannel', () => {
     client.attach(link((f) => agent.handleFrame(f)));
     agent.attach(link((f) => client.handleFrame(f)));
     client.send(PayloadType.Output, Buffer.from('before'));
-    await until(() => atAgent.length === 1, 'first message');
+    await waitFor(() => atAgent.length === 1, 'first message');
     client.detach();
     client.send(PayloadType.Output, Buffer.from('during'));
     await new Promise((r) => setTimeout(r, 20));
     expect(atAgent.length).toBe(1);
     client.attach(link((f) => agent.handleFrame(f)));
-    await until(() => atAgent.length === 2, 'message sent while detached');
+    await waitFor(() => atAgent.length === 2, 'message sent while detached');
     expect(atAgent.map((m) => [m.sequenceNumber, m.payload.toString()])).toEqual([
       [0, 'before'],
       [1, 'during'],
@@ -165,9 +155,9 @@ describe('ReliableChannel', () => {
     client.send(PayloadType.Output, Buffer.from('x'));
     agent.handleFrame(sent[0]!);
     // The first ack has left (a copy arriving while it is still queued would add nothing, see below).
-    await until(() => toClient.frames.length === 1 && agent.queuedTransportBytes === 0, 'the first ack written');
+    await waitFor(() => toClient.frames.length === 1 && agent.queuedTransportBytes === 0, 'the first ack written');
     agent.handleFrame(sent[0]!);
-    await until(() => toClient.frames.length === 2, 'two acks');
+    await waitFor(() => toClient.frames.length === 2, 'two acks');
     const acks = toClient.frames.map((f) => decodeClientMessage(f));
     expect(acks.map((a) => a.messageType)).toEqual(['acknowledge', 'acknowledge']);
     expect(acks.map((a) => decodeAcknowledgement(a.payload).acknowledgedMessageSequenceNumber)).toEqual([0, 0]);
@@ -184,7 +174,7 @@ describe('ReliableChannel', () => {
     client.attach({ send: (frame, done) => (sent.push(frame), done()) });
     client.send(PayloadType.Output, Buffer.from('x'));
     for (let copy = 0; copy < 1000; copy++) agent.handleFrame(sent[0]!);
-    await until(() => agent.queuedTransportBytes === 0, 'the ack written');
+    await waitFor(() => agent.queuedTransportBytes === 0, 'the ack written');
     expect(toClient.frames).toHaveLength(1);
   });
 

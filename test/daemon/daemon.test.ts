@@ -1,17 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { pino } from 'pino';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { formatConfigError, loadConfig } from '../../src/daemon/config.js';
 import { Daemon } from '../../src/daemon/daemon.js';
 import type { DaemonStatus, TunnelStatus } from '../../src/daemon/tunnel-status.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { writeDaemonConfig, type TestTunnel } from '../helpers/daemon-config.js';
-import { echoServer, type Destination } from '../helpers/destinations.js';
+import { closedPort, echoServer, type Destination } from '../helpers/destinations.js';
+import { connectTo, echoRoundTrip, echoThrough } from '../helpers/transfer.js';
+import { captureLogs } from '../helpers/logs.js';
 import { waitFor } from '../helpers/wait.js';
 
 const ONLINE = 'i-0000000000000000a';
@@ -47,24 +47,13 @@ interface Started {
   write: (tunnels: TestTunnel[]) => Promise<void>;
 }
 
-function captureLogger(): { logger: Logger; logs: Record<string, unknown>[] } {
-  const logs: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line !== '') logs.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), logs };
-}
-
 async function startDaemon(name: string, tunnels: TestTunnel[]): Promise<Started> {
   const file = join(dir, `${name}.yaml`);
   const write = (list: TestTunnel[]): Promise<void> => writeDaemonConfig(file, { emulator, tunnels: list, status: '127.0.0.1:0', shutdownGrace: '0s' });
   await write(tunnels);
   const loaded = await loadConfig(file);
   if ('errors' in loaded) throw new Error(loaded.errors.map(formatConfigError).join('\n'));
-  const { logger, logs } = captureLogger();
+  const { logger, lines: logs } = captureLogs();
   const daemon = await Daemon.start(loaded.config, { configFile: file, logger });
   running.push(daemon);
   return { daemon, file, logs, write };
@@ -86,44 +75,6 @@ async function get(daemon: Daemon, path: string, method = 'GET'): Promise<{ stat
   if (address === undefined) throw new Error('the status endpoint is not listening');
   const response = await fetch(`http://${address.host}:${address.port}${path}`, { method });
   return { status: response.status, type: response.headers.get('content-type'), body: await response.text() };
-}
-
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-/** Sends random bytes and expects exactly them back (the destinations echo). */
-async function roundTrip(socket: Socket, size = 64 * 1024): Promise<void> {
-  const sent = randomBytes(size);
-  const received: Buffer[] = [];
-  let length = 0;
-  const done = new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      received.push(chunk);
-      length += chunk.length;
-      if (length >= size) {
-        socket.off('data', onData);
-        resolve();
-      }
-    };
-    socket.on('data', onData);
-    socket.once('close', () => reject(new Error(`the connection closed after ${length} of ${size} bytes`)));
-  });
-  socket.write(sent);
-  await done;
-  expect(Buffer.concat(received).equals(sent)).toBe(true);
-}
-
-async function echoThrough(port: number): Promise<void> {
-  const socket = await open(port);
-  try {
-    await roundTrip(socket);
-  } finally {
-    socket.destroy();
-  }
 }
 
 describe('Daemon', () => {
@@ -168,7 +119,7 @@ describe('Daemon', () => {
   });
 
   it('on reload restarts a changed tunnel on the same port and leaves an unchanged one and its open connection alone', async () => {
-    const fixedPort = await freePort();
+    const fixedPort = await closedPort();
     const before: TestTunnel[] = [
       { name: 'kept', target: ONLINE, remotePort: echo.port },
       { name: 'moved', target: ONLINE, remotePort: echo.port, localPort: fixedPort },
@@ -176,8 +127,8 @@ describe('Daemon', () => {
     const { daemon, write, logs } = await startDaemon('change', before);
     const kept = await waitReady(daemon, 'kept');
     const moved = await waitReady(daemon, 'moved');
-    const socket = await open(kept.local.port);
-    await roundTrip(socket, 10_000);
+    const socket = await connectTo(kept.local.port);
+    await echoRoundTrip(socket, 10_000);
     // Byte counts include connections that are still open.
     await waitFor(() => tunnelStatus(daemon, 'kept').bytesDown >= 10_000, 'live byte counts');
     expect(tunnelStatus(daemon, 'kept')).toMatchObject({ openConnections: 1, bytesUp: 10_000, bytesDown: 10_000 });
@@ -193,7 +144,7 @@ describe('Daemon', () => {
     expect(otherEcho.connections).toBe(otherConnections + 1);
     expect(emulator.sessionRecord(moved.sessionId!)?.flags.map((flag) => flag.name)).toContain('TerminateSession');
 
-    await roundTrip(socket, 10_000);
+    await echoRoundTrip(socket, 10_000);
     expect(tunnelStatus(daemon, 'kept').sessionId).toBe(kept.sessionId);
     socket.destroy();
     expect(logs.filter((log) => log.msg === 'reloaded: 0 added, 0 removed, 1 changed, 1 unchanged')).toHaveLength(1);
@@ -297,17 +248,9 @@ describe('Daemon', () => {
       const record = emulator.sessionRecord(tunnel.sessionId!);
       expect(record?.flags.map((flag) => flag.name)).toContain('TerminateSession');
       expect(record?.state).toBe('terminated');
-      await expect(open(tunnel.local.port)).rejects.toThrow(/ECONNREFUSED/);
+      await expect(connectTo(tunnel.local.port)).rejects.toThrow(/ECONNREFUSED/);
     }
-    await expect(open(statusPort)).rejects.toThrow(/ECONNREFUSED/);
+    await expect(connectTo(statusPort)).rejects.toThrow(/ECONNREFUSED/);
     expect(await daemon.reload()).toEqual({ skipped: 'shutting down' });
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}

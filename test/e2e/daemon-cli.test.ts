@@ -3,7 +3,7 @@
  * `status`, a second SIGTERM, and `demo --once`. Needs `npm run build`.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ import type { DaemonStatus } from '../../src/daemon/tunnel-status.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { daemonConfigYaml } from '../helpers/daemon-config.js';
-import { echoServer, type Destination } from '../helpers/destinations.js';
+import { closedPort, echoServer, type Destination } from '../helpers/destinations.js';
 import { ExitCode } from '../../src/cli/exit-codes.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -32,14 +32,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('ssm-tunnel check', () => {
   it('prints the tunnels of config.example.yaml and exits 0', async () => {
@@ -105,7 +97,7 @@ describe('ssm-tunnel status, and a second SIGTERM', () => {
   });
 
   it('prints the table from the address in the config, exits NOT_READY (4) while a tunnel is not ready, and UNREACHABLE (3) when nobody answers', async () => {
-    const statusPort = await freePort();
+    const statusPort = await closedPort();
     const file = join(dir, 'status.yaml');
     await writeFile(
       file,
@@ -138,7 +130,7 @@ describe('ssm-tunnel status, and a second SIGTERM', () => {
       const json = await runCli(['status', '--url', `http://127.0.0.1:${statusPort}`, '--json']);
       expect((JSON.parse(json.stdout) as DaemonStatus).tunnels.map((t) => t.name)).toEqual(['up', 'down']);
 
-      const nobody = await runCli(['status', '--url', `http://127.0.0.1:${await freePort()}`]);
+      const nobody = await runCli(['status', '--url', `http://127.0.0.1:${await closedPort()}`]);
       expect(nobody.code).toBe(ExitCode.UNREACHABLE);
       expect(nobody.stderr).toMatch(/^ssm-tunnel: no status from http:\/\/127\.0\.0\.1:\d+\/status: fetch failed: .*ECONNREFUSED/);
 

@@ -3,10 +3,9 @@
  * (valid and invalid), the status endpoint, SIGTERM. The steps share one daemon and run in order.
  * Needs `npm run build`.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { connect, type AddressInfo, type Socket } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { runCli, spawnCli, type CliProcess } from '../helpers/cli.js';
 import { daemonConfigYaml, type TestDaemonConfig, type TestTunnel } from '../helpers/daemon-config.js';
 import { echoServer, type Destination } from '../helpers/destinations.js';
+import { connectTo, echoRoundTrip, echoThrough } from '../helpers/transfer.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TARGET = 'i-0123456789abcdef0';
@@ -120,44 +120,6 @@ async function waitUntil(name: string, condition: (t: TunnelStatus) => boolean, 
   return last!;
 }
 
-function open(port: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => resolve(socket));
-    socket.once('error', reject);
-  });
-}
-
-/** Random bytes out, exactly the same bytes back from the echo destination. */
-async function roundTrip(socket: Socket, size = 64 * 1024): Promise<void> {
-  const sent = randomBytes(size);
-  const received: Buffer[] = [];
-  let length = 0;
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      received.push(chunk);
-      length += chunk.length;
-      if (length < size) return;
-      socket.off('data', onData);
-      socket.off('close', onClose);
-      resolve();
-    };
-    const onClose = (): void => reject(new Error(`the connection closed after ${length} of ${size} bytes`));
-    socket.on('data', onData);
-    socket.once('close', onClose);
-    socket.write(sent);
-  });
-  expect(Buffer.concat(received).equals(sent)).toBe(true);
-}
-
-async function echoThrough(port: number): Promise<void> {
-  const socket = await open(port);
-  try {
-    await roundTrip(socket);
-  } finally {
-    socket.destroy();
-  }
-}
-
 describe('ssm-tunnel up', () => {
   const ready = (t: TunnelStatus): boolean => t.state === 'ready';
   const first: Record<string, TunnelStatus> = {};
@@ -182,22 +144,22 @@ describe('ssm-tunnel up', () => {
   });
 
   it('recovers from a dropped WebSocket (resume) and an ended session (new session) while the third tunnel keeps serving', async () => {
-    alphaSocket = await open(first.alpha!.local.port);
-    const gammaSocket = await open(first.gamma!.local.port);
-    await roundTrip(alphaSocket);
-    await roundTrip(gammaSocket);
+    alphaSocket = await connectTo(first.alpha!.local.port);
+    const gammaSocket = await connectTo(first.gamma!.local.port);
+    await echoRoundTrip(alphaSocket);
+    await echoRoundTrip(gammaSocket);
 
     emulator.session(first.alpha!.sessionId!).dropConnection();
     expect(emulator.session(first.beta!.sessionId!).end('terminated')).toBe(true);
-    await roundTrip(gammaSocket);
+    await echoRoundTrip(gammaSocket);
 
     const alpha = await waitUntil('alpha', (t) => ready(t) && t.resumes === 1, 'resumed');
     expect(alpha.sessionId).toBe(first.alpha!.sessionId);
-    await roundTrip(alphaSocket); // the same local connection, across the resume
+    await echoRoundTrip(alphaSocket); // the same local connection, across the resume
     secondBeta = await waitUntil('beta', (t) => ready(t) && t.reconnects === 1, 'a new session');
     expect(secondBeta.sessionId).not.toBe(first.beta!.sessionId);
     await echoThrough(secondBeta.local.port);
-    await roundTrip(gammaSocket);
+    await echoRoundTrip(gammaSocket);
     expect(await tunnel('gamma')).toMatchObject({ sessionId: first.gamma!.sessionId, resumes: 0, reconnects: 0 });
     gammaSocket.destroy();
   });
@@ -241,7 +203,7 @@ describe('ssm-tunnel up', () => {
   });
 
   it('reloads on SIGHUP: adds, removes and restarts tunnels, and an open connection on an unchanged one survives', async () => {
-    await roundTrip(alphaSocket);
+    await echoRoundTrip(alphaSocket);
     const otherConnections = otherEcho.connections;
     await writeFile(
       configFile,
@@ -257,7 +219,7 @@ describe('ssm-tunnel up', () => {
     const summary = await daemon.waitForLog((log) => typeof log.msg === 'string' && log.msg.startsWith('reloaded:'), 'the reload summary');
     expect(summary).toMatchObject({ msg: 'reloaded: 1 added, 1 removed, 1 changed, 1 unchanged', added: ['delta'], removed: ['beta'], changed: ['gamma'], unchanged: ['alpha'] });
 
-    await roundTrip(alphaSocket);
+    await echoRoundTrip(alphaSocket);
     expect(await tunnel('alpha')).toMatchObject({ sessionId: first.alpha!.sessionId, openConnections: 1 });
     expect((await fetchStatus()).tunnels.map((t) => t.name)).toEqual(['alpha', 'gamma', 'delta']);
 
@@ -282,7 +244,7 @@ describe('ssm-tunnel up', () => {
     expect(daemon.logs).toContainEqual(
       expect.objectContaining({ level: 50, msg: expect.stringMatching(new RegExp(`^${configFile}:${line}:\\d+ tunnels\\[1\\]\\.remote\\.port: expected an integer 1–65535, got "54x2"$`)) as string }),
     );
-    await roundTrip(alphaSocket);
+    await echoRoundTrip(alphaSocket);
     await echoThrough((await tunnel('gamma')).local.port);
     await echoThrough((await tunnel('delta')).local.port);
     await writeFile(configFile, valid);

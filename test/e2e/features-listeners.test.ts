@@ -8,12 +8,11 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/p
 import { connect as createConnection, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { openTunnel, type Tunnel, type TunnelOptions } from '../../src/index.js';
 import { echoServer, type Destination } from '../helpers/destinations.js';
+import { captureLogs } from '../helpers/logs.js';
 import { roundTrip } from '../helpers/transfer.js';
 
 const TARGET = 'i-0123456789abcdef0';
@@ -76,17 +75,6 @@ async function staleSocket(path: string): Promise<void> {
   const child = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, 'SIGKILL'))`]);
   await new Promise((resolve) => child.once('exit', resolve));
   expect((await lstat(path)).isSocket()).toBe(true);
-}
-
-function captureLogs() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
 }
 
 describe('unix socket listeners', () => {
@@ -167,7 +155,7 @@ describe('IPv6 and dual-stack TCP listeners', () => {
   });
 
   it('takes IPv4 and IPv6 connections on "::", with a warning that it is not loopback only', async () => {
-    const logs = captureLogs();
+    const logs = captureLogs('info');
     const tunnel = await open({ localHost: '::' }, logs.logger);
     expect(tunnel.localAddresses).toHaveLength(1);
     const payload = randomBytes(10_000);

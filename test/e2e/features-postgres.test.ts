@@ -1,7 +1,8 @@
 /*
  * PostgreSQL clients through the features beyond the official client: psql over a unix socket
  * (the `.s.PGSQL.<port>` name psql looks for), a target found by its Name tag, and pg clients
- * spread over a pool of sessions. Uses the real server `.ci/setup-postgres.sh` starts.
+ * spread over a pool of sessions. Uses the real server the test run started
+ * (test/helpers/postgres-server.ts), or SSM_TUNNEL_TEST_PG's.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -9,13 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { openTunnel, type Tunnel } from '../../src/index.js';
+import { optionalTool } from '../helpers/tools.js';
 
 const run = promisify(execFile);
 
-const DATABASE_URL = new URL(process.env.SSM_TUNNEL_TEST_PG ?? 'postgres://ssmtunnel:ssmtunnel@127.0.0.1:5432/ssmtunnel');
+const DATABASE_URL = new URL(inject('postgresUrl'));
+const psql = optionalTool('psql', 'apt-get install postgresql-client');
 const DB_NODE = 'i-0d0d0d0d0d0d0d0d1';
 const PORT = Number(DATABASE_URL.port || 5432);
 
@@ -50,9 +53,9 @@ describe('PostgreSQL through a unix socket and a session pool', () => {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  it('answers psql over the unix socket', async () => {
+  it.skipIf(psql.skipReason !== undefined)('answers psql over the unix socket', async () => {
     const { stdout } = await run(
-      'psql',
+      psql.path!,
       ['-h', dir, '-p', String(PORT), '-U', decodeURIComponent(DATABASE_URL.username), '-d', DATABASE_URL.pathname.slice(1), '-X', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-c', "select 'via ' || 'unix socket', 6 * 7;"],
       { env: { ...process.env, PGPASSWORD: decodeURIComponent(DATABASE_URL.password) } },
     );

@@ -3,13 +3,13 @@
  * many clients share the destination's one session.
  */
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { openProxy, type ProxyServer } from '../../src/index.js';
 import { SocksStream } from '../helpers/socks-client.js';
 
-/** The real server `.ci/setup-postgres.sh` starts (or SSM_TUNNEL_TEST_PG's); the test fails (not skips) when it is missing. */
-const DATABASE_URL = new URL(process.env.SSM_TUNNEL_TEST_PG ?? 'postgres://ssmtunnel:ssmtunnel@127.0.0.1:5432/ssmtunnel');
+/** The real server the test run started (test/helpers/postgres-server.ts), or SSM_TUNNEL_TEST_PG's. */
+const DATABASE_URL = new URL(inject('postgresUrl'));
 const TARGET = 'i-0a1b2c3d4e5f60718';
 
 describe('PostgreSQL through the SOCKS5 proxy', () => {

@@ -39,7 +39,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await emulator.close();
-  await rm(home, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true, maxRetries: 3 });
 });
 
 afterEach(() => {
@@ -214,7 +214,8 @@ describe('shell completion', () => {
     it('completes the command and a target id on Tab', async () => {
       bin = await mkdtemp(join(tmpdir(), 'ssm-tunnel-bin-'));
       await writeFile(join(bin, 'ssm-tunnel'), `#!/bin/sh\nexec '${process.execPath}' '${CLI_PATH}' "$@"\n`, { mode: 0o755 });
-      const env = keys({ PATH: `${bin}:${process.env.PATH ?? ''}`, PS1: '$ ' });
+      // No history file: bash would write it into HOME as the terminal closes.
+      const env = keys({ PATH: `${bin}:${process.env.PATH ?? ''}`, PS1: '$ ', HISTFILE: '/dev/null' });
       expect((await runCli(['targets', ...at()], { env })).code).toBe(0);
       terminal = await startTerminal('exec bash --norc --noprofile', { env });
       await terminal.type('source <(ssm-tunnel completion)');

@@ -1,18 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  HANDSHAKE_TIMEOUT_OUTPUT,
-  IDLE_TIMEOUT_OUTPUT,
-  MAX_DURATION_OUTPUT,
-  startEmulator,
-  type Emulator,
-} from '../../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
+import { HANDSHAKE_TIMEOUT_OUTPUT, IDLE_TIMEOUT_OUTPUT, MAX_DURATION_OUTPUT } from '../../src/emulator/index.js';
 import { decodeChannelClosed, encodeHandshakeResponse, encodeSmuxFrame, MessageType, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
-import { echoServer, type Destination } from '../helpers/destinations.js';
-import { resumeSession, startSession, WireClient, type WireClientOptions } from '../helpers/emulator-wire-client.js';
-
-const TARGET = 'i-0123456789abcdef0';
+import { FIXTURE_TARGET, useEmulatorFixture } from '../helpers/emulator-fixture.js';
+import { resumeSession, startSession, type WireClient } from '../helpers/emulator-wire-client.js';
 
 function channelClosedOutput(client: WireClient): string | undefined {
   const closed = client.received.find((m) => m.messageType === MessageType.ChannelClosed);
@@ -20,43 +12,23 @@ function channelClosedOutput(client: WireClient): string | undefined {
 }
 
 describe('emulated agent: limits, handshake failures, backpressure', () => {
-  let emulator: Emulator;
-  let echo: Destination;
-  const clients: WireClient[] = [];
-
-  beforeEach(async () => {
-    echo = await echoServer();
-    emulator = await startEmulator({ targets: { [TARGET]: {} }, pacing: false });
-  });
-
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await emulator.close();
-    await echo.close();
-  });
-
-  async function open(port = echo.port, options: WireClientOptions = {}): Promise<{ client: WireClient; sessionId: string }> {
-    const session = await startSession(emulator, { target: TARGET, portNumber: port });
-    const client = await WireClient.open(session, options);
-    clients.push(client);
-    return { client, sessionId: session.sessionId };
-  }
+  const fixture = useEmulatorFixture();
 
   it('ends an idle session as timed out: channel_closed, and ResumeSession gives no token', async () => {
-    emulator.setKnobs({ idleTimeoutMs: 200 });
-    const { client, sessionId } = await open();
+    fixture.emulator.setKnobs({ idleTimeoutMs: 200 });
+    const { client, session: { sessionId } } = await fixture.open();
     await client.handshake();
     await client.closed();
     expect(channelClosedOutput(client)).toBe(IDLE_TIMEOUT_OUTPUT);
-    const record = emulator.session(sessionId).record;
+    const record = fixture.emulator.session(sessionId).record;
     expect(record.state).toBe('timed-out');
     expect(record.channelClosed[0]!.reason).toBe('no stream data for 200 ms');
-    expect(await resumeSession(emulator, sessionId)).toBeUndefined();
+    expect(await resumeSession(fixture.emulator, sessionId)).toBeUndefined();
   });
 
   it('ends a session at its maximum duration even while data flows', async () => {
-    const { client, sessionId } = await open();
-    emulator.session(sessionId).setKnobs({ maxSessionDurationMs: 300 });
+    const { client, session: { sessionId } } = await fixture.open();
+    fixture.emulator.session(sessionId).setKnobs({ maxSessionDurationMs: 300 });
     await client.handshake();
     client.sendOutput(encodeSmuxFrame({ cmd: SmuxCommand.SYN, streamId: 3, data: Buffer.alloc(0) }));
     const traffic = setInterval(() => {
@@ -65,35 +37,35 @@ describe('emulated agent: limits, handshake failures, backpressure', () => {
     await client.closed();
     clearInterval(traffic);
     expect(channelClosedOutput(client)).toBe(MAX_DURATION_OUTPUT);
-    expect(emulator.session(sessionId).record.state).toBe('timed-out');
+    expect(fixture.emulator.session(sessionId).record.state).toBe('timed-out');
   });
 
   it('ends a session on request as timed out or terminated, with the reason as Output', async () => {
-    const first = await open();
+    const first = await fixture.open();
     await first.client.handshake();
-    expect(emulator.session(first.sessionId).end('timed-out', 'Test says time is up.')).toBe(true);
+    expect(fixture.emulator.session(first.session.sessionId).end('timed-out', 'Test says time is up.')).toBe(true);
     await first.client.closed();
     expect(channelClosedOutput(first.client)).toBe('Test says time is up.');
-    expect(emulator.session(first.sessionId).end('terminated')).toBe(false);
+    expect(fixture.emulator.session(first.session.sessionId).end('terminated')).toBe(false);
 
-    const second = await open();
+    const second = await fixture.open();
     await second.client.handshake();
-    emulator.session(second.sessionId).end('terminated');
+    fixture.emulator.session(second.session.sessionId).end('terminated');
     await second.client.closed();
-    expect(emulator.session(second.sessionId).record.state).toBe('terminated');
-    expect(await resumeSession(emulator, second.sessionId)).toBeUndefined();
+    expect(fixture.emulator.session(second.session.sessionId).record.state).toBe('terminated');
+    expect(await resumeSession(fixture.emulator, second.session.sessionId)).toBeUndefined();
   });
 
   it('fails the session when no HandshakeResponse comes in time', async () => {
-    emulator.setKnobs({ handshakeTimeoutMs: 150 });
-    const { client, sessionId } = await open();
+    fixture.emulator.setKnobs({ handshakeTimeoutMs: 150 });
+    const { client, session: { sessionId } } = await fixture.open();
     await client.closed();
     expect(channelClosedOutput(client)).toBe(HANDSHAKE_TIMEOUT_OUTPUT);
-    expect(emulator.session(sessionId).record.state).toBe('failed');
+    expect(fixture.emulator.session(sessionId).record.state).toBe('failed');
   });
 
   it('fails the session when the client reports a failed SessionType action', async () => {
-    const { client, sessionId } = await open();
+    const { client, session: { sessionId } } = await fixture.open();
     await client.waitForDelivered((m) => m.payloadType === PayloadType.HandshakeRequest, 'HandshakeRequest');
     client.send(
       PayloadType.HandshakeResponse,
@@ -105,7 +77,7 @@ describe('emulated agent: limits, handshake failures, backpressure', () => {
     );
     await client.closed();
     expect(channelClosedOutput(client)).toBe('Handshake failed: the client did not process action SessionType (status 2: Unknown session type Port)');
-    expect(emulator.session(sessionId).record.state).toBe('failed');
+    expect(fixture.emulator.session(sessionId).record.state).toBe('failed');
   });
 
   it('stops acknowledging client data while the destination does not read, and catches up when it does', async () => {
@@ -122,7 +94,7 @@ describe('emulated agent: limits, handshake failures, backpressure', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const { client } = await open((server.address() as AddressInfo).port, { clientVersion: '1.1.61.0' });
+      const { client } = await fixture.open({ port: (server.address() as AddressInfo).port, clientVersion: '1.1.61.0' });
       await client.handshake();
       // More than the kernel buffers of both sockets can hold, so the destination really stalls.
       const data = randomBytes(16 * 1024 * 1024);
@@ -165,9 +137,8 @@ describe('emulated agent: limits, handshake failures, backpressure', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const session = await startSession(emulator, { target: TARGET, portNumber: (server.address() as AddressInfo).port });
-      const client = await WireClient.open(session, { clientVersion: '1.1.61.0', ack: (m) => m.payloadType !== PayloadType.Output });
-      clients.push(client);
+      const session = await startSession(fixture.emulator, { target: FIXTURE_TARGET, portNumber: (server.address() as AddressInfo).port });
+      const client = await fixture.connect(session, { clientVersion: '1.1.61.0', ack: (m) => m.payloadType !== PayloadType.Output });
       await client.handshake();
       client.send(PayloadType.Output, Buffer.from('start'));
       const outputs = (): number => new Set(client.received.filter((m) => m.payloadType === PayloadType.Output).map((m) => m.sequenceNumber)).size;

@@ -1,23 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { encodeClientMessage, encodeSmuxFrame, MessageType, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
-import { echoServer, type Destination } from '../helpers/destinations.js';
-import { resumeSession, startSession, WireClient, type StartedSession } from '../helpers/emulator-wire-client.js';
-
-const TARGET = 'i-0123456789abcdef0';
+import { describe, expect, it } from 'vitest';
+import { encodeSmuxFrame, MessageType, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
+import { FIXTURE_TARGET, useEmulatorFixture } from '../helpers/emulator-fixture.js';
+import { resumeSession, startSession } from '../helpers/emulator-wire-client.js';
+import { messageFrame } from '../helpers/wire-frames.js';
 
 function validFrame(payload: Buffer): Buffer {
-  return encodeClientMessage({
-    messageType: MessageType.InputStreamData,
-    schemaVersion: 1,
-    createdDate: Date.now(),
-    sequenceNumber: 0,
-    flags: 0,
-    messageId: randomUUID(),
-    payloadType: PayloadType.Output,
-    payload,
-  });
+  return messageFrame({ messageType: MessageType.InputStreamData, sequenceNumber: 0, flags: 0, payloadType: PayloadType.Output, payload });
 }
 
 const hugePayloadLength = (): Buffer => {
@@ -27,43 +15,14 @@ const hugePayloadLength = (): Buffer => {
 };
 
 const malformedAck = (): Buffer =>
-  encodeClientMessage({
-    messageType: MessageType.Acknowledge,
-    schemaVersion: 1,
-    createdDate: Date.now(),
-    sequenceNumber: 0,
-    flags: 3,
-    messageId: randomUUID(),
-    payloadType: 0,
-    payload: Buffer.from('{not json'),
-  });
+  messageFrame({ messageType: MessageType.Acknowledge, sequenceNumber: 0, flags: 3, payloadType: 0, payload: Buffer.from('{not json') });
 
 describe('emulated agent: malformed input from a client', () => {
-  let emulator: Emulator;
-  let echo: Destination;
-  const clients: WireClient[] = [];
+  const fixture = useEmulatorFixture();
 
-  beforeEach(async () => {
-    echo = await echoServer();
-    emulator = await startEmulator({ targets: { [TARGET]: {} }, pacing: false });
-  });
-
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await emulator.close();
-    await echo.close();
-  });
-
-  async function open(): Promise<{ client: WireClient; session: StartedSession }> {
-    const session = await startSession(emulator, { target: TARGET, portNumber: echo.port });
-    const client = await WireClient.open(session);
-    clients.push(client);
-    return { client, session };
-  }
-
-  /** A fresh session completes a handshake and an echo: the emulator is still serving. */
+  /** A fresh session completes a handshake and an echo: the fixture.emulator is still serving. */
   async function expectServing(): Promise<void> {
-    const { client } = await open();
+    const { client } = await fixture.open();
     await client.handshake();
     client.sendOutput(
       Buffer.concat([
@@ -88,49 +47,48 @@ describe('emulated agent: malformed input from a client', () => {
 
   for (const [what, frame, error] of cases) {
     it(`closes the socket on ${what}, keeps the session resumable and serves others`, async () => {
-      const { client, session } = await open();
+      const { client, session } = await fixture.open();
       await client.handshake();
       client.sendRaw(frame());
       await client.closed();
       expect(client.closeCode).toBe(1008);
-      const record = emulator.session(session.sessionId).record;
+      const record = fixture.emulator.session(session.sessionId).record;
       expect(record.protocolErrors).toHaveLength(1);
       expect(record.protocolErrors[0]).toMatch(error);
       expect(record.webSockets[0]!.closedBy).toMatch(/^protocol error: /);
-      expect(await resumeSession(emulator, session.sessionId)).toBeDefined();
+      expect(await resumeSession(fixture.emulator, session.sessionId)).toBeDefined();
       await expectServing();
     });
   }
 
   it('refuses a wrong token and keeps serving', async () => {
-    const session = await startSession(emulator, { target: TARGET, portNumber: echo.port });
-    const client = await WireClient.open({ ...session, tokenValue: 'not-the-token' });
-    clients.push(client);
+    const session = await startSession(fixture.emulator, { target: FIXTURE_TARGET, portNumber: fixture.echo.port });
+    const client = await fixture.connect({ ...session, tokenValue: 'not-the-token' });
     await client.closed();
     expect(client.closeCode).toBe(1008);
-    expect(emulator.record.channelRefusals.map((r) => r.reason)).toEqual([`token is not an unused token of session ${session.sessionId}`]);
+    expect(fixture.emulator.record.channelRefusals.map((r) => r.reason)).toEqual([`token is not an unused token of session ${session.sessionId}`]);
     await expectServing();
   });
 
   it('survives a client that closes right after the TerminateSession flag, as the official one does', async () => {
-    const { client, session } = await open();
+    const { client, session } = await fixture.open();
     await client.handshake();
     client.sendFlag(2);
     client.close();
-    await client.until(() => emulator.session(session.sessionId).record.state === 'terminated', 'the session terminated');
+    await client.until(() => fixture.emulator.session(session.sessionId).record.state === 'terminated', 'the session terminated');
     await expectServing();
   });
 
   it('keeps other sessions flowing while one client sends garbage', async () => {
-    const healthy = await open();
+    const healthy = await fixture.open();
     await healthy.client.handshake();
     healthy.client.sendOutput(encodeSmuxFrame({ cmd: SmuxCommand.SYN, streamId: 3, data: Buffer.alloc(0) }));
-    const bad = await open();
+    const bad = await fixture.open();
     await bad.client.handshake();
     bad.client.sendRaw(Buffer.alloc(5000, 0xee));
     await bad.client.closed();
     healthy.client.sendOutput(encodeSmuxFrame({ cmd: SmuxCommand.PSH, streamId: 3, data: Buffer.from('unaffected') }));
     await healthy.client.until(() => healthy.client.outputBytes().includes('unaffected'), 'echo on the healthy session');
-    expect(emulator.session(healthy.session.sessionId).record.protocolErrors).toEqual([]);
+    expect(fixture.emulator.session(healthy.session.sessionId).record.protocolErrors).toEqual([]);
   });
 });

@@ -1,53 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
-import { decodeChannelClosed, encodeSmuxFrame, MessageType, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
-import { closedPort, echoServer, type Destination } from '../helpers/destinations.js';
-import { resumeSession, startSession, WireClient, type WireClientOptions } from '../helpers/emulator-wire-client.js';
-
-const TARGET = 'i-0123456789abcdef0';
-
-const syn = (id: number): Buffer => encodeSmuxFrame({ cmd: SmuxCommand.SYN, streamId: id, data: Buffer.alloc(0) });
-const fin = (id: number): Buffer => encodeSmuxFrame({ cmd: SmuxCommand.FIN, streamId: id, data: Buffer.alloc(0) });
-/** PSH frames of at most 32768 bytes, as an smux sender splits a write (docs/forwarding.md §3.4). */
-function psh(id: number, data: Buffer): Buffer {
-  const frames: Buffer[] = [];
-  for (let offset = 0; offset < data.length; offset += 32_768) {
-    frames.push(encodeSmuxFrame({ cmd: SmuxCommand.PSH, streamId: id, data: data.subarray(offset, offset + 32_768) }));
-  }
-  return Buffer.concat(frames);
-}
-
-/** Bytes of every PSH on `streamId` in the agent's Output. */
-function streamData(client: WireClient, streamId: number): Buffer {
-  return Buffer.concat(client.smuxFrames().filter((f) => f.cmd === SmuxCommand.PSH && f.streamId === streamId).map((f) => f.data));
-}
+import { describe, expect, it } from 'vitest';
+import { decodeChannelClosed, MessageType, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
+import { closedPort } from '../helpers/destinations.js';
+import { FIXTURE_TARGET, pshFrames, smuxFrame, useEmulatorFixture } from '../helpers/emulator-fixture.js';
+import { resumeSession, startSession } from '../helpers/emulator-wire-client.js';
 
 describe('emulated agent: handshake and forwarding', () => {
-  let emulator: Emulator;
-  let echo: Destination;
-  const clients: WireClient[] = [];
-
-  beforeEach(async () => {
-    echo = await echoServer();
-    emulator = await startEmulator({ targets: { [TARGET]: {} }, pacing: false });
-  });
-
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await emulator.close();
-    await echo.close();
-  });
-
-  async function open(options: WireClientOptions = {}): Promise<{ client: WireClient; sessionId: string; streamUrl: string }> {
-    const session = await startSession(emulator, { target: TARGET, portNumber: echo.port });
-    const client = await WireClient.open(session, options);
-    clients.push(client);
-    return { client, sessionId: session.sessionId, streamUrl: session.streamUrl };
-  }
+  const fixture = useEmulatorFixture();
 
   it('sends the HandshakeRequest and HandshakeComplete the official client expects', async () => {
-    const { client, sessionId } = await open({ pingFirst: true });
+    const { client, session: { sessionId } } = await fixture.open({ pingFirst: true });
     const { request, complete } = await client.handshake();
 
     expect(request).toMatchObject({ messageType: MessageType.OutputStreamData, sequenceNumber: 0, flags: 1, payloadType: PayloadType.HandshakeRequest });
@@ -58,7 +20,7 @@ describe('emulated agent: handshake and forwarding', () => {
           ActionType: 'SessionType',
           ActionParameters: {
             SessionType: 'Port',
-            Properties: { portNumber: String(echo.port), type: 'LocalPortForwarding', localPortNumber: '0' },
+            Properties: { portNumber: String(fixture.echo.port), type: 'LocalPortForwarding', localPortNumber: '0' },
           },
         },
       ],
@@ -77,33 +39,33 @@ describe('emulated agent: handshake and forwarding', () => {
     const ack = client.received[ackIndex]!;
     expect(ack).toMatchObject({ sequenceNumber: 0, flags: 3, payloadType: 0 });
 
-    const record = emulator.session(sessionId).record;
+    const record = fixture.emulator.session(sessionId).record;
     expect(record).toMatchObject({ clientVersion: '1.2.677.0', mode: 'mux', smuxKeepAlive: false, agentVersion: '3.3.1142.0', state: 'connected' });
     expect(record.webSockets).toHaveLength(1);
   });
 
   it('forwards mux streams byte-exact to a TCP destination and closes them with FIN', async () => {
-    const { client, sessionId } = await open();
+    const { client, session: { sessionId } } = await fixture.open();
     await client.handshake();
     const first = randomBytes(100_000);
     const second = randomBytes(5_000);
-    client.sendOutput(Buffer.concat([syn(3), psh(3, first.subarray(0, 30_000)), psh(3, first.subarray(30_000))]));
-    client.sendOutput(Buffer.concat([syn(5), psh(5, second)]));
-    await client.until(() => streamData(client, 3).length === first.length && streamData(client, 5).length === second.length, 'both echoes');
-    expect(streamData(client, 3).equals(first)).toBe(true);
-    expect(streamData(client, 5).equals(second)).toBe(true);
+    client.sendOutput(Buffer.concat([smuxFrame(SmuxCommand.SYN, 3), pshFrames(3, first.subarray(0, 30_000)), pshFrames(3, first.subarray(30_000))]));
+    client.sendOutput(Buffer.concat([smuxFrame(SmuxCommand.SYN, 5), pshFrames(5, second)]));
+    await client.until(() => client.streamData(3).length === first.length && client.streamData(5).length === second.length, 'both echoes');
+    expect(client.streamData(3).equals(first)).toBe(true);
+    expect(client.streamData(5).equals(second)).toBe(true);
     // Agent messages carry at most 1024 payload bytes.
     expect(client.delivered.every((m) => m.payload.length <= 1024)).toBe(true);
 
-    client.sendOutput(fin(3));
+    client.sendOutput(smuxFrame(SmuxCommand.FIN, 3));
     await client.until(() => client.smuxFrames().some((f) => f.cmd === SmuxCommand.FIN && f.streamId === 3), 'FIN for stream 3');
-    const record = emulator.session(sessionId).record;
+    const record = fixture.emulator.session(sessionId).record;
     const connection = record.connections.find((c) => c.id === 3)!;
-    expect(connection).toMatchObject({ destination: `127.0.0.1:${echo.port}`, bytesToDestination: first.length, bytesFromDestination: first.length });
+    expect(connection).toMatchObject({ destination: `127.0.0.1:${fixture.echo.port}`, bytesToDestination: first.length, bytesFromDestination: first.length });
   });
 
   it('forwards basic mode raw bytes for an old client version and redials after DisconnectToPort', async () => {
-    const { client, sessionId } = await open({ clientVersion: '1.1.61.0' });
+    const { client, session: { sessionId } } = await fixture.open({ clientVersion: '1.1.61.0' });
     await client.handshake();
     const data = randomBytes(20_000);
     client.sendOutput(data);
@@ -111,18 +73,18 @@ describe('emulated agent: handshake and forwarding', () => {
     expect(client.outputBytes().equals(data)).toBe(true);
 
     client.sendFlag(1);
-    await client.until(() => emulator.session(sessionId).record.connections[0]?.closedAt !== undefined, 'destination closed');
+    await client.until(() => fixture.emulator.session(sessionId).record.connections[0]?.closedAt !== undefined, 'destination closed');
     client.sendOutput(Buffer.from('again'));
     await client.until(() => client.outputBytes().length === data.length + 5, 'second echo');
-    const record = emulator.session(sessionId).record;
+    const record = fixture.emulator.session(sessionId).record;
     expect(record.mode).toBe('basic');
     expect(record.flags.map((f) => f.name)).toEqual(['DisconnectToPort']);
     expect(record.connections.map((c) => c.id)).toEqual([1, 2]);
-    expect(echo.connections).toBe(2);
+    expect(fixture.echo.connections).toBe(2);
   });
 
   it('ends the session on the TerminateSession flag with channel_closed and a close frame', async () => {
-    const { client, sessionId } = await open();
+    const { client, session: { sessionId } } = await fixture.open();
     await client.handshake();
     const flagSequence = client.sendFlag(2);
     await client.closed();
@@ -132,47 +94,47 @@ describe('emulated agent: handshake and forwarding', () => {
     expect(decodeChannelClosed(closed.payload)).toMatchObject({ sessionId, messageType: 'channel_closed', schemaVersion: 1, output: '' });
     expect(client.acked.has(flagSequence)).toBe(true);
     expect(client.closeCode).toBe(1000);
-    const record = emulator.session(sessionId).record;
+    const record = fixture.emulator.session(sessionId).record;
     expect(record.state).toBe('terminated');
     expect(record.flags.map((f) => f.name)).toEqual(['TerminateSession']);
     expect(record.channelClosed).toHaveLength(1);
-    expect(await resumeSession(emulator, sessionId)).toBeUndefined();
+    expect(await resumeSession(fixture.emulator, sessionId)).toBeUndefined();
   });
 
   it('resumes on a new token with all sequence state kept and no second handshake', async () => {
-    const { client, sessionId, streamUrl } = await open();
+    const { client, session: { sessionId, streamUrl } } = await fixture.open();
     await client.handshake();
-    client.sendOutput(Buffer.concat([syn(3), psh(3, Buffer.from('before'))]));
-    await client.until(() => streamData(client, 3).toString() === 'before', 'first echo');
+    client.sendOutput(Buffer.concat([smuxFrame(SmuxCommand.SYN, 3), pshFrames(3, Buffer.from('before'))]));
+    await client.until(() => client.streamData(3).toString() === 'before', 'first echo');
 
-    emulator.session(sessionId).dropConnection();
+    fixture.emulator.session(sessionId).dropConnection();
     await client.closed();
-    const token = await resumeSession(emulator, sessionId);
+    const token = await resumeSession(fixture.emulator, sessionId);
     expect(token).toBeDefined();
     await client.resume(streamUrl, token!);
-    client.sendOutput(psh(3, Buffer.from(' after')));
-    await client.until(() => streamData(client, 3).toString() === 'before after', 'echo after resume');
+    client.sendOutput(pshFrames(3, Buffer.from(' after')));
+    await client.until(() => client.streamData(3).toString() === 'before after', 'echo after resume');
 
     expect(client.delivered.filter((m) => m.payloadType === PayloadType.HandshakeRequest)).toHaveLength(1);
-    const record = emulator.session(sessionId).record;
+    const record = fixture.emulator.session(sessionId).record;
     expect(record.webSockets.map((w) => w.closedBy ?? 'open')).toEqual(['fault: drop connection', 'open']);
   });
 
   it('acknowledges and drops client data sent before the handshake completes', async () => {
-    const { client, sessionId } = await open();
+    const { client, session: { sessionId } } = await fixture.open();
     await client.waitForDelivered((m) => m.payloadType === PayloadType.HandshakeRequest, 'HandshakeRequest');
-    const early = client.send(PayloadType.Output, Buffer.concat([syn(3), psh(3, Buffer.from('too early'))]));
+    const early = client.send(PayloadType.Output, Buffer.concat([smuxFrame(SmuxCommand.SYN, 3), pshFrames(3, Buffer.from('too early'))]));
     await client.until(() => client.acked.has(early), 'ack of the early message');
     await client.handshake();
-    client.sendOutput(Buffer.concat([syn(5), psh(5, Buffer.from('on time'))]));
-    await client.until(() => streamData(client, 5).toString() === 'on time', 'echo on stream 5');
-    expect(streamData(client, 3).length).toBe(0);
-    expect(emulator.session(sessionId).record.discardedBeforeHandshake).toBe(1);
+    client.sendOutput(Buffer.concat([smuxFrame(SmuxCommand.SYN, 5), pshFrames(5, Buffer.from('on time'))]));
+    await client.until(() => client.streamData(5).toString() === 'on time', 'echo on stream 5');
+    expect(client.streamData(3).length).toBe(0);
+    expect(fixture.emulator.session(sessionId).record.discardedBeforeHandshake).toBe(1);
   });
 
   it('re-acknowledges a duplicate client message and retransmits its own unacknowledged message', async () => {
     let skippedCompleteAck = false;
-    const { client } = await open({
+    const { client } = await fixture.open({
       // Lose our first ack of HandshakeComplete (agent seq 1): the agent must send it again.
       ack: (m) => {
         if (m.sequenceNumber !== 1 || skippedCompleteAck) return true;
@@ -185,7 +147,7 @@ describe('emulated agent: handshake and forwarding', () => {
     expect(copies.length).toBeGreaterThanOrEqual(2);
     expect(new Set(copies.map((m) => m.messageId)).size).toBe(1);
 
-    const sequence = client.send(PayloadType.Output, syn(3));
+    const sequence = client.send(PayloadType.Output, smuxFrame(SmuxCommand.SYN, 3));
     await client.until(() => client.acked.has(sequence), 'first ack');
     const acksBefore = client.received.filter((m) => m.messageType === MessageType.Acknowledge).length;
     client.sendRaw(client.frameOf(sequence));
@@ -194,54 +156,51 @@ describe('emulated agent: handshake and forwarding', () => {
 
   it('sends ConnectToPortError, then FIN, for a refused mux stream and keeps the session', async () => {
     const port = await closedPort();
-    const session = await startSession(emulator, { target: TARGET, portNumber: port });
-    const client = await WireClient.open(session);
-    clients.push(client);
+    const session = await startSession(fixture.emulator, { target: FIXTURE_TARGET, portNumber: port });
+    const client = await fixture.connect(session);
     await client.handshake();
-    client.sendOutput(syn(3));
+    client.sendOutput(smuxFrame(SmuxCommand.SYN, 3));
     await client.until(() => client.smuxFrames().some((f) => f.cmd === SmuxCommand.FIN && f.streamId === 3), 'FIN for stream 3');
     const [flag, finMessage] = client.delivered.slice(2);
     expect(flag).toMatchObject({ sequenceNumber: 2, payloadType: PayloadType.Flag });
     expect(flag!.payload.toString('hex')).toBe('00000003');
     expect(finMessage).toMatchObject({ sequenceNumber: 3, payloadType: PayloadType.Output });
     expect(finMessage!.payload.toString('hex')).toBe('0101000003000000');
-    const record = emulator.session(session.sessionId).record;
+    const record = fixture.emulator.session(session.sessionId).record;
     expect(record.state).toBe('connected');
     expect(record.connections[0]!.error).toBe(`dial tcp 127.0.0.1:${port}: connect: connection refused`);
   });
 
   it('fails a basic session whose destination refuses at start, with the reason in channel_closed', async () => {
     const port = await closedPort();
-    const session = await startSession(emulator, { target: TARGET, portNumber: port });
-    const client = await WireClient.open(session, { clientVersion: '1.1.61.0' });
-    clients.push(client);
+    const session = await startSession(fixture.emulator, { target: FIXTURE_TARGET, portNumber: port });
+    const client = await fixture.connect(session, { clientVersion: '1.1.61.0' });
     await client.handshake();
     await client.closed();
     const closed = client.received.find((m) => m.messageType === MessageType.ChannelClosed)!;
     expect(decodeChannelClosed(closed.payload).output).toBe(`Unable to connect to specified port: dial tcp 127.0.0.1:${port}: connect: connection refused`);
-    expect(emulator.session(session.sessionId).record.state).toBe('failed');
+    expect(fixture.emulator.session(session.sessionId).record.state).toBe('failed');
   });
 
   it('ignores DisconnectToPort, unknown flags and short flags in mux mode', async () => {
-    const { client, sessionId } = await open();
+    const { client, session: { sessionId } } = await fixture.open();
     await client.handshake();
-    client.sendOutput(Buffer.concat([syn(3), psh(3, Buffer.from('one'))]));
-    await client.until(() => streamData(client, 3).toString() === 'one', 'first echo');
+    client.sendOutput(Buffer.concat([smuxFrame(SmuxCommand.SYN, 3), pshFrames(3, Buffer.from('one'))]));
+    await client.until(() => client.streamData(3).toString() === 'one', 'first echo');
     client.sendFlag(1);
     client.sendFlag(77);
     client.send(PayloadType.Flag, Buffer.from([0, 2]));
-    client.sendOutput(psh(3, Buffer.from(' two')));
-    await client.until(() => streamData(client, 3).toString() === 'one two', 'second echo on the same stream');
-    const record = emulator.session(sessionId).record;
+    client.sendOutput(pshFrames(3, Buffer.from(' two')));
+    await client.until(() => client.streamData(3).toString() === 'one two', 'second echo on the same stream');
+    const record = fixture.emulator.session(sessionId).record;
     expect(record.flags.map((f) => f.name)).toEqual(['DisconnectToPort', 'Unknown(77)', 'Unknown(0)']);
     expect(record.state).toBe('connected');
-    expect(echo.connections).toBe(1);
+    expect(fixture.echo.connections).toBe(1);
   });
 
   it('refuses a ToRemoteHost destination on the deny list, quoting the host as given', async () => {
-    const session = await startSession(emulator, { target: TARGET, portNumber: 80, host: '169.254.169.254' });
-    const client = await WireClient.open(session);
-    clients.push(client);
+    const session = await startSession(fixture.emulator, { target: FIXTURE_TARGET, portNumber: 80, host: '169.254.169.254' });
+    const client = await fixture.connect(session);
     const { request } = await client.handshake();
     expect(JSON.parse(request.payload.toString())).toMatchObject({
       RequestedClientActions: [{ ActionParameters: { Properties: { host: '169.254.169.254', portNumber: '80', type: 'LocalPortForwarding' } } }],
@@ -252,59 +211,58 @@ describe('emulated agent: handshake and forwarding', () => {
   });
 
   it('applies a configured deny list to the resolved address of the remote host', async () => {
-    const session = await startSession(emulator, { target: TARGET, portNumber: echo.port, host: 'localhost' });
-    emulator.session(session.sessionId).setKnobs({ denyList: ['127.0.0.1'] });
-    const client = await WireClient.open(session);
-    clients.push(client);
+    const session = await startSession(fixture.emulator, { target: FIXTURE_TARGET, portNumber: fixture.echo.port, host: 'localhost' });
+    fixture.emulator.session(session.sessionId).setKnobs({ denyList: ['127.0.0.1'] });
+    const client = await fixture.connect(session);
     await client.handshake();
     await client.closed();
-    expect(emulator.session(session.sessionId).record.endReason).toBe('Forwarding to IP address localhost is forbidden.');
+    expect(fixture.emulator.session(session.sessionId).record.endReason).toBe('Forwarding to IP address localhost is forbidden.');
   });
 
   it('forwards with pacing on', async () => {
-    emulator.setKnobs({ pacing: true });
-    const { client } = await open();
+    fixture.emulator.setKnobs({ pacing: true });
+    const { client } = await fixture.open();
     await client.handshake();
     const data = randomBytes(8_000);
-    client.sendOutput(Buffer.concat([syn(3), psh(3, data)]));
-    await client.until(() => streamData(client, 3).length === data.length, 'paced echo');
-    expect(streamData(client, 3).equals(data)).toBe(true);
+    client.sendOutput(Buffer.concat([smuxFrame(SmuxCommand.SYN, 3), pshFrames(3, data)]));
+    await client.until(() => client.streamData(3).length === data.length, 'paced echo');
+    expect(client.streamData(3).equals(data)).toBe(true);
   });
 
   it('runs smux keepalive for a client version that expects it, and ends a silent session', async () => {
-    emulator.setKnobs({ smuxKeepAliveIntervalMs: 30, smuxKeepAliveTimeoutMs: 150 });
-    const { client, sessionId } = await open({ clientVersion: '1.2.331.0' });
+    fixture.emulator.setKnobs({ smuxKeepAliveIntervalMs: 30, smuxKeepAliveTimeoutMs: 150 });
+    const { client, session: { sessionId } } = await fixture.open({ clientVersion: '1.2.331.0' });
     await client.handshake();
     await client.closed();
     expect(client.smuxFrames().some((f) => f.cmd === SmuxCommand.NOP && f.streamId === 0)).toBe(true);
     const closed = client.received.find((m) => m.messageType === MessageType.ChannelClosed)!;
     expect(decodeChannelClosed(closed.payload).output).toMatch(/^Port session failed: smux keepalive/);
-    expect(emulator.session(sessionId).record).toMatchObject({ mode: 'mux', smuxKeepAlive: true, state: 'failed' });
+    expect(fixture.emulator.session(sessionId).record).toMatchObject({ mode: 'mux', smuxKeepAlive: true, state: 'failed' });
   });
 
   it('keeps smux keepalive on for an agent version from before the client-dependent rule', async () => {
-    emulator.setKnobs({ agentVersion: '3.1.1476.0' });
-    const { client, sessionId } = await open();
+    fixture.emulator.setKnobs({ agentVersion: '3.1.1476.0' });
+    const { client, session: { sessionId } } = await fixture.open();
     await client.handshake();
-    expect(emulator.session(sessionId).record).toMatchObject({ mode: 'mux', smuxKeepAlive: true });
+    expect(fixture.emulator.session(sessionId).record).toMatchObject({ mode: 'mux', smuxKeepAlive: true });
   });
 
   it('uses basic mode on both ends when the agent version predates mux', async () => {
-    emulator.setKnobs({ agentVersion: '3.0.0.0' });
-    const { client, sessionId } = await open();
+    fixture.emulator.setKnobs({ agentVersion: '3.0.0.0' });
+    const { client, session: { sessionId } } = await fixture.open();
     await client.handshake();
     client.sendOutput(Buffer.from('raw bytes'));
     await client.until(() => client.outputBytes().toString() === 'raw bytes', 'raw echo');
-    expect(emulator.session(sessionId).record.mode).toBe('basic');
+    expect(fixture.emulator.session(sessionId).record.mode).toBe('basic');
   });
 
   it('parses smux frames split across one-byte messages and can split its own the same way', async () => {
-    const { client, sessionId } = await open();
-    emulator.session(sessionId).setKnobs({ outputChunkSize: 1 });
+    const { client, session: { sessionId } } = await fixture.open();
+    fixture.emulator.session(sessionId).setKnobs({ outputChunkSize: 1 });
     await client.handshake();
-    const bytes = Buffer.concat([syn(3), psh(3, Buffer.from('split')), syn(5), psh(5, Buffer.from('apart'))]);
+    const bytes = Buffer.concat([smuxFrame(SmuxCommand.SYN, 3), pshFrames(3, Buffer.from('split')), smuxFrame(SmuxCommand.SYN, 5), pshFrames(5, Buffer.from('apart'))]);
     for (const byte of bytes) client.send(PayloadType.Output, Buffer.from([byte]));
-    await client.until(() => streamData(client, 3).toString() === 'split' && streamData(client, 5).toString() === 'apart', 'both echoes');
+    await client.until(() => client.streamData(3).toString() === 'split' && client.streamData(5).toString() === 'apart', 'both echoes');
     const outputs = client.delivered.filter((m) => m.payloadType === PayloadType.Output);
     expect(outputs.every((m) => m.payload.length === 1)).toBe(true);
     expect(outputs).toHaveLength(2 * (8 + 5));

@@ -1,70 +1,34 @@
 import { randomBytes } from 'node:crypto';
 import { ResumeSessionCommand } from '@aws-sdk/client-ssm';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startEmulator, type Emulator, type FaultSettings } from '../../src/emulator/index.js';
+import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/emulator/faults.js';
-import { encodeSmuxFrame, MessageType, SmuxCommand } from '../../src/protocol/index.js';
-import { echoServer, type Destination } from '../helpers/destinations.js';
-import { keepResuming, resumeSession, ssmClientFor, startSession, WireClient, type StartedSession } from '../helpers/emulator-wire-client.js';
-
-const TARGET = 'i-0123456789abcdef0';
-
-const frame = (cmd: SmuxCommand, id: number, data: Buffer = Buffer.alloc(0)): Buffer => encodeSmuxFrame({ cmd, streamId: id, data });
-
-function psh(id: number, data: Buffer): Buffer {
-  const frames: Buffer[] = [];
-  for (let offset = 0; offset < data.length; offset += 32_768) frames.push(frame(SmuxCommand.PSH, id, data.subarray(offset, offset + 32_768)));
-  return Buffer.concat(frames);
-}
-
-function streamData(client: WireClient, streamId: number): Buffer {
-  return Buffer.concat(client.smuxFrames().filter((f) => f.cmd === SmuxCommand.PSH && f.streamId === streamId).map((f) => f.data));
-}
+import { MessageType, SmuxCommand } from '../../src/protocol/index.js';
+import { pshFrames, smuxFrame, useEmulatorFixture } from '../helpers/emulator-fixture.js';
+import { keepResuming, resumeSession, ssmClientFor, type StartedSession, type WireClient } from '../helpers/emulator-wire-client.js';
 
 describe('emulator faults', () => {
-  let emulator: Emulator;
-  let echo: Destination;
-  const clients: WireClient[] = [];
-
-  beforeEach(async () => {
-    echo = await echoServer();
-    emulator = await startEmulator({ targets: { [TARGET]: {} }, pacing: false });
-  });
-
-  afterEach(async () => {
-    for (const client of clients.splice(0)) client.close();
-    await emulator.close();
-    await echo.close();
-  });
-
-  async function open(faults?: FaultSettings): Promise<{ client: WireClient; session: StartedSession }> {
-    const session = await startSession(emulator, { target: TARGET, portNumber: echo.port });
-    if (faults !== undefined) emulator.session(session.sessionId).setFaults(faults);
-    const client = await WireClient.open(session);
-    clients.push(client);
-    return { client, session };
-  }
+  const fixture = useEmulatorFixture();
 
   /** Sends `data` on a new stream and waits for its echo, resuming through socket drops. */
   async function echoThrough(client: WireClient, session: StartedSession, streamId: number, data: Buffer): Promise<void> {
-    const resuming = keepResuming(emulator, client, session);
+    const resuming = keepResuming(fixture.emulator, client, session);
     try {
-      client.sendOutput(Buffer.concat([frame(SmuxCommand.SYN, streamId), psh(streamId, data)]));
-      await client.until(() => streamData(client, streamId).length >= data.length, `echo of ${data.length} bytes on stream ${streamId}`, 30_000);
-      expect(streamData(client, streamId).equals(data)).toBe(true);
+      client.sendOutput(Buffer.concat([smuxFrame(SmuxCommand.SYN, streamId), pshFrames(streamId, data)]));
+      await client.until(() => client.streamData(streamId).length >= data.length, `echo of ${data.length} bytes on stream ${streamId}`, 30_000);
+      expect(client.streamData(streamId).equals(data)).toBe(true);
     } finally {
       resuming.stop();
     }
   }
 
   it('drops the socket after the client sent N messages, once, like resume.jsonl', async () => {
-    const { client, session } = await open({ closeAfter: { messages: 3, direction: 'fromClient' } });
+    const { client, session } = await fixture.open({ faults: { closeAfter: { messages: 3, direction: 'fromClient' } } });
     await client.handshake();
     await client.closed();
-    const token = await resumeSession(emulator, session.sessionId);
+    const token = await resumeSession(fixture.emulator, session.sessionId);
     await client.resume(session.streamUrl, token!);
     await echoThrough(client, session, 3, Buffer.from('hello 1\n'));
-    const record = emulator.session(session.sessionId).record;
+    const record = fixture.emulator.session(session.sessionId).record;
     expect(record.webSockets.map((w) => w.closedBy ?? 'open')).toEqual(['fault: close after 3 messages', 'open']);
     expect(record.webSockets[0]!.framesFromClient).toBe(3);
   });
@@ -72,31 +36,31 @@ describe('emulator faults', () => {
   it('drops every socket after N bytes to the client when repeating, and the data still arrives whole', async () => {
     // The limit must exceed what a resume retransmits at once (up to the 1024-message window, about
     // 1.2 MB), or no socket lives long enough to carry an acknowledgement back.
-    const { client, session } = await open({ closeAfter: { bytes: 1_500_000, direction: 'toClient', repeat: true } });
+    const { client, session } = await fixture.open({ faults: { closeAfter: { bytes: 1_500_000, direction: 'toClient', repeat: true } } });
     await client.handshake();
     await echoThrough(client, session, 3, randomBytes(3_000_000));
-    const drops = emulator.session(session.sessionId).record.faults.filter((f) => f.fault === 'close after 1500000 bytes');
+    const drops = fixture.emulator.session(session.sessionId).record.faults.filter((f) => f.fault === 'close after 1500000 bytes');
     expect(drops.length).toBeGreaterThanOrEqual(2);
   });
 
   it('drops each socket a fixed time after it opened', async () => {
-    const { client, session } = await open({ closeEveryMs: 100 });
+    const { client, session } = await fixture.open({ faults: { closeEveryMs: 100 } });
     await client.handshake();
-    const resuming = keepResuming(emulator, client, session);
+    const resuming = keepResuming(fixture.emulator, client, session);
     try {
-      await client.until(() => emulator.session(session.sessionId).record.webSockets.length >= 3, 'three sockets');
+      await client.until(() => fixture.emulator.session(session.sessionId).record.webSockets.length >= 3, 'three sockets');
     } finally {
       resuming.stop();
     }
-    expect(emulator.session(session.sessionId).record.webSockets[0]!.closedBy).toBe('fault: close every 100 ms');
+    expect(fixture.emulator.session(session.sessionId).record.webSockets[0]!.closedBy).toBe('fault: close every 100 ms');
   });
 
   it('loses, duplicates, reorders and delays messages both ways without corrupting the stream', async () => {
     const share = { fromClient: 0.1, toClient: 0.1 };
-    const { client, session } = await open({ seed: 7, drop: share, duplicate: share, reorder: share, delay: share, delayMs: 20 });
+    const { client, session } = await fixture.open({ faults: { seed: 7, drop: share, duplicate: share, reorder: share, delay: share, delayMs: 20 } });
     await client.handshake();
     await echoThrough(client, session, 3, randomBytes(200_000));
-    const kinds = new Set(emulator.session(session.sessionId).record.faults.map((f) => f.fault));
+    const kinds = new Set(fixture.emulator.session(session.sessionId).record.faults.map((f) => f.fault));
     for (const kind of ['drop', 'duplicate', 'reorder', 'delay']) {
       expect(kinds).toContain(`${kind} fromClient`);
       expect(kinds).toContain(`${kind} toClient`);
@@ -113,41 +77,41 @@ describe('emulator faults', () => {
     expect(first.every((x) => x >= 0 && x < 1)).toBe(true);
   });
 
-  it('refuses a destination with ECONNREFUSED while the fault is set, emulator-wide', async () => {
-    const { client, session } = await open();
+  it('refuses a destination with ECONNREFUSED while the fault is set, fixture.emulator-wide', async () => {
+    const { client, session } = await fixture.open();
     await client.handshake();
-    emulator.setFaults({ refuseDestinations: [`127.0.0.1:${echo.port}`] });
-    client.sendOutput(frame(SmuxCommand.SYN, 3));
+    fixture.emulator.setFaults({ refuseDestinations: [`127.0.0.1:${fixture.echo.port}`] });
+    client.sendOutput(smuxFrame(SmuxCommand.SYN, 3));
     await client.until(() => client.smuxFrames().some((f) => f.cmd === SmuxCommand.FIN && f.streamId === 3), 'FIN for the refused stream');
     expect(client.delivered.some((m) => m.payloadType === 10 && m.payload.readUInt32BE(0) === 3)).toBe(true);
-    emulator.setFaults({});
+    fixture.emulator.setFaults({});
     await echoThrough(client, session, 5, Buffer.from('after the fault'));
-    const record = emulator.session(session.sessionId).record;
-    expect(record.faults.map((f) => f.fault)).toContain(`refuse 127.0.0.1:${echo.port}`);
+    const record = fixture.emulator.session(session.sessionId).record;
+    expect(record.faults.map((f) => f.fault)).toContain(`refuse 127.0.0.1:${fixture.echo.port}`);
     expect(record.connections.map((c) => [c.id, c.error])).toEqual([
-      [3, `dial tcp 127.0.0.1:${echo.port}: connect: connection refused`],
+      [3, `dial tcp 127.0.0.1:${fixture.echo.port}: connect: connection refused`],
       [5, undefined],
     ]);
   });
 
   it('sends pause_publication and start_publication, holding agent output in between', async () => {
-    const { client, session } = await open();
+    const { client, session } = await fixture.open();
     await client.handshake();
-    const controls = emulator.session(session.sessionId);
+    const controls = fixture.emulator.session(session.sessionId);
     controls.pausePublication();
     await client.waitForReceived((m) => m.messageType === MessageType.PausePublication, 'pause_publication');
-    client.sendOutput(Buffer.concat([frame(SmuxCommand.SYN, 3), psh(3, Buffer.from('held'))]));
+    client.sendOutput(Buffer.concat([smuxFrame(SmuxCommand.SYN, 3), pshFrames(3, Buffer.from('held'))]));
     await client.until(() => controls.record.connections[0]?.bytesFromDestination === 4, 'the echo back at the agent');
-    expect(streamData(client, 3).length).toBe(0);
+    expect(client.streamData(3).length).toBe(0);
     controls.startPublication();
     await client.waitForReceived((m) => m.messageType === MessageType.StartPublication, 'start_publication');
-    await client.until(() => streamData(client, 3).toString() === 'held', 'the held echo');
+    await client.until(() => client.streamData(3).toString() === 'held', 'the held echo');
   });
 
   it('rejects the next K ResumeSession calls', async () => {
-    const { session } = await open();
-    emulator.rejectNextResumeSessions(2);
-    const ssm = ssmClientFor(emulator);
+    const { session } = await fixture.open();
+    fixture.emulator.rejectNextResumeSessions(2);
+    const ssm = ssmClientFor(fixture.emulator);
     try {
       for (let i = 0; i < 2; i++) {
         await expect(ssm.send(new ResumeSessionCommand({ SessionId: session.sessionId }))).rejects.toMatchObject({ name: 'InternalServerError' });
@@ -160,11 +124,11 @@ describe('emulator faults', () => {
   });
 
   it('sends a malformed frame on request', async () => {
-    const { client, session } = await open();
+    const { client, session } = await fixture.open();
     await client.handshake();
-    for (const kind of ['bad-digest', 'truncated', 'bad-payload-length', 'garbage'] as const) emulator.session(session.sessionId).sendMalformedFrame(kind);
+    for (const kind of ['bad-digest', 'truncated', 'bad-payload-length', 'garbage'] as const) fixture.emulator.session(session.sessionId).sendMalformedFrame(kind);
     await client.until(() => client.undecodable.length === 4, 'four undecodable frames');
-    expect(emulator.session(session.sessionId).record.faults.map((f) => f.fault)).toEqual([
+    expect(fixture.emulator.session(session.sessionId).record.faults.map((f) => f.fault)).toEqual([
       'malformed frame (bad-digest)',
       'malformed frame (truncated)',
       'malformed frame (bad-payload-length)',
@@ -173,15 +137,14 @@ describe('emulator faults', () => {
   });
 
   it('applies faults configured for a target', async () => {
-    await emulator.close();
-    emulator = await startEmulator({ targets: { [TARGET]: { faults: { closeAfter: { messages: 1, direction: 'toClient' } } } }, pacing: false });
-    const { client, session } = await open();
+    await fixture.restartEmulator({ faults: { closeAfter: { messages: 1, direction: 'toClient' } } });
+    const { client, session } = await fixture.open();
     await client.closed();
-    expect(emulator.session(session.sessionId).record.webSockets[0]!.closedBy).toBe('fault: close after 1 messages');
+    expect(fixture.emulator.session(session.sessionId).record.webSockets[0]!.closedBy).toBe('fault: close after 1 messages');
   });
 
   it('rejects fault settings that cannot work, naming the field', () => {
-    expect(() => emulator.setFaults({ drop: { toClient: 1.5 } })).toThrow('drop.toClient must be a share between 0 and 1, got 1.5');
-    expect(() => emulator.setFaults({ closeEveryMs: 0 })).toThrow('closeEveryMs must be positive, got 0');
+    expect(() => fixture.emulator.setFaults({ drop: { toClient: 1.5 } })).toThrow('drop.toClient must be a share between 0 and 1, got 1.5');
+    expect(() => fixture.emulator.setFaults({ closeEveryMs: 0 })).toThrow('closeEveryMs must be positive, got 0');
   });
 });

@@ -153,6 +153,13 @@ describe('StartSession', () => {
     expect(emulator.record.calls.at(-1)).toMatchObject({ operation: 'StartSession', target: WEB, sessionId });
   });
 
+  it('starts an AWS-StartSSHSession on port 22 by default, with no type in the properties', async () => {
+    const { sessionId } = await startSession({ Target: MANAGED, DocumentName: 'AWS-StartSSHSession', Parameters: {} });
+    const session = emulator.sessions.get(sessionId);
+    expect(session).toMatchObject({ documentName: 'AWS-StartSSHSession', destination: { host: '127.0.0.2', port: 22 } });
+    expect(Object.entries(session?.properties ?? {})).toEqual([['portNumber', '22']]);
+  });
+
   it("resolves the target's own addresses for the agent", async () => {
     const viaLocalhost = await startSession({
       DocumentName: 'AWS-StartPortForwardingSessionToRemoteHost',
@@ -171,7 +178,8 @@ describe('StartSession', () => {
   it.each([
     ['an unknown target', { Target: 'i-00000000000000000' }, 'TargetNotConnected', 'i-00000000000000000 is not connected'],
     ['a target that lost its connection', { Target: LOST }, 'TargetNotConnected', `${LOST} is not connected`],
-    ['an unknown document', { DocumentName: 'AWS-StartSSHSession' }, 'InvalidDocument', 'AWS-StartSSHSession'],
+    ['an unknown document', { DocumentName: 'AWS-StartInteractiveCommand' }, 'InvalidDocument', 'AWS-StartInteractiveCommand'],
+    ['an SSH session with a local port', { DocumentName: 'AWS-StartSSHSession', Parameters: { localPortNumber: ['2222'] } }, 'ValidationException', '"localPortNumber" is not defined'],
     ['no document', { DocumentName: undefined }, 'InvalidDocument', 'DocumentName is required'],
     ['portNumber 70000', { Parameters: { portNumber: ['70000'] } }, 'ValidationException', '"portNumber" value "70000"'],
     ['portNumber 08', { Parameters: { portNumber: ['08'] } }, 'ValidationException', '"portNumber" value "08"'],

@@ -3,20 +3,10 @@ import { once } from 'node:events';
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
 import { encodeSmuxFrame, SMUX_MAX_FRAME_SIZE, SmuxCommand, type SmuxFrame } from '../../src/protocol/index.js';
+import { seededRandom } from '../../src/emulator/faults.js';
 import { SmuxSession } from '../../src/forward/smux-session.js';
 import type { SmuxStream } from '../../src/forward/smux-stream.js';
 
-/** Deterministic PRNG (mulberry32) so a failing chunking can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const sha256 = (data: Buffer): string => createHash('sha256').update(data).digest('hex');
 
@@ -109,7 +99,7 @@ interface Pair {
 }
 
 function connectedPair(seed: number, link: Omit<LinkOptions, 'random'>, maxReceiveBuffer?: number): Pair {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const up = new Link({ ...link, random });
   const down = new Link({ ...link, random });
   const client = new SmuxSession({ role: 'client', keepAlive: false, output: up.output, maxReceiveBuffer });
@@ -157,7 +147,7 @@ interface Exchange {
  * stream (FIN) only after it has all of `down` and its writes went out: v1 has no half-close (docs/forwarding.md §4.3).
  */
 async function exchangeAll(pair: Pair, exchanges: Exchange[], seed: number): Promise<void> {
-  const random = prng(seed ^ 0x5eed);
+  const random = seededRandom(seed ^ 0x5eed);
   const byId = new Map<number, Exchange>();
   const serverDone: Promise<void>[] = [];
   pair.server.on('stream', (stream) => {
@@ -199,7 +189,7 @@ async function exchangeAll(pair: Pair, exchanges: Exchange[], seed: number): Pro
 }
 
 function randomExchanges(count: number, maxSize: number, seed: number): Exchange[] {
-  const random = prng(seed);
+  const random = seededRandom(seed);
   const edgeSizes = [0, 1, SMUX_MAX_FRAME_SIZE - 1, SMUX_MAX_FRAME_SIZE, SMUX_MAX_FRAME_SIZE + 1, 40_000];
   const size = (): number =>
     random() < 0.3 ? edgeSizes[Math.floor(random() * edgeSizes.length)]! : Math.floor(random() * maxSize);
@@ -236,7 +226,7 @@ describe('client and server sessions back to back', () => {
     const data = randomBytes(1024 * 1024);
     const stream = pair.client.openStream();
     let writesDone = false;
-    const written = writeAll(stream, data, prng(1)).then(() => (writesDone = true));
+    const written = writeAll(stream, data, seededRandom(1)).then(() => (writesDone = true));
     const serverStream = await accepted;
 
     await vi.waitFor(() => expect(pair.server.receiveBufferFull).toBe(true));

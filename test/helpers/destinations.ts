@@ -98,6 +98,32 @@ export async function streamRandom(socket: Socket, count: number): Promise<strin
   return hash.digest('hex');
 }
 
+/** What a sinkServer connection received, recorded once the peer closed it. */
+export interface SinkRecord {
+  received: number;
+  sha256: string;
+}
+
+/** Reads and hashes everything each connection sends; records it when the connection closes. */
+export async function sinkServer(): Promise<Destination & { records: SinkRecord[] }> {
+  const records: SinkRecord[] = [];
+  const destination = await serve((socket) => {
+    const hash = createHash('sha256');
+    let received = 0;
+    socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      hash.update(chunk);
+    });
+    socket.on('close', () => records.push({ received, sha256: hash.digest('hex') }));
+  });
+  return Object.assign(destination, { records });
+}
+
+/** Answers the first bytes it receives with `answer`, then closes the connection (a server that turns a client away). */
+export function answerAndCloseServer(answer: Buffer): Promise<Destination> {
+  return serve((socket) => socket.once('data', () => socket.end(answer)));
+}
+
 /** A port on loopback with nothing listening (bound, then released). */
 export async function closedPort(): Promise<number> {
   const destination = await serve(() => {});

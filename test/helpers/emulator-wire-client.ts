@@ -4,19 +4,20 @@ import { WebSocket, type RawData } from 'ws';
 import {
   decodeAcknowledgement,
   decodeClientMessage,
-  encodeAcknowledgement,
-  encodeClientMessage,
   encodeHandshakeResponse,
   encodeOpenDataChannel,
   MessageFlags,
   MessageType,
   PayloadType,
+  SmuxCommand,
   SmuxFrameParser,
   type DecodedClientMessage,
   type SmuxFrame,
 } from '../../src/protocol/index.js';
 import { toBuffer } from '../../src/util/net.js';
 import type { Emulator } from '../../src/emulator/index.js';
+import { waitFor } from './wait.js';
+import { acknowledgementFrame, messageFrame } from './wire-frames.js';
 
 /*
  * A minimal data-channel client for wire-level tests of the emulator, built on the codecs and `ws`
@@ -161,16 +162,7 @@ export class WireClient {
   /** Sends a sequenced input_stream_data message; returns its sequence number. */
   send(payloadType: number, payload: Buffer): number {
     const sequenceNumber = this.nextSequence++;
-    const frame = encodeClientMessage({
-      messageType: MessageType.InputStreamData,
-      schemaVersion: 1,
-      createdDate: Date.now(),
-      sequenceNumber,
-      flags: MessageFlags.None,
-      messageId: randomUUID(),
-      payloadType,
-      payload,
-    });
+    const frame = messageFrame({ messageType: MessageType.InputStreamData, sequenceNumber, flags: MessageFlags.None, payloadType, payload });
     this.unacked.set(sequenceNumber, { frame, sentAt: Date.now() });
     this.sent.set(sequenceNumber, frame);
     this.writeFrame(frame);
@@ -201,23 +193,7 @@ export class WireClient {
   }
 
   acknowledge(message: DecodedClientMessage): void {
-    this.writeFrame(
-      encodeClientMessage({
-        messageType: MessageType.Acknowledge,
-        schemaVersion: 1,
-        createdDate: Date.now(),
-        sequenceNumber: 0,
-        flags: MessageFlags.Ack,
-        messageId: randomUUID(),
-        payloadType: PayloadType.Undefined,
-        payload: encodeAcknowledgement({
-          acknowledgedMessageType: message.messageType,
-          acknowledgedMessageId: message.messageId,
-          acknowledgedMessageSequenceNumber: message.sequenceNumber,
-          isSequentialMessage: true,
-        }),
-      }),
-    );
+    this.writeFrame(acknowledgementFrame(message));
   }
 
   /** Waits for the HandshakeRequest, answers it, waits for HandshakeComplete; returns both. */
@@ -245,6 +221,11 @@ export class WireClient {
     return new SmuxFrameParser().push(this.outputBytes());
   }
 
+  /** Bytes of every smux PSH frame on `streamId` in the agent's Output. */
+  streamData(streamId: number): Buffer {
+    return Buffer.concat(this.smuxFrames().filter((f) => f.cmd === SmuxCommand.PSH && f.streamId === streamId).map((f) => f.data));
+  }
+
   async waitForDelivered(match: (message: DecodedClientMessage) => boolean, what: string, timeoutMs = 10_000): Promise<DecodedClientMessage> {
     await this.until(() => this.delivered.some(match), what, timeoutMs);
     return this.delivered.find(match)!;
@@ -255,12 +236,8 @@ export class WireClient {
     return this.received.find(match)!;
   }
 
-  async until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`wire client: timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+  until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+    return waitFor(condition, `wire client: ${what}`, timeoutMs);
   }
 
   close(): void {

@@ -31,6 +31,41 @@ export async function roundTrip(port: number, payload: Buffer, host = '127.0.0.1
   });
 }
 
+/**
+ * Sends `size` random bytes on an open connection to an echo destination and expects exactly them
+ * back; the connection stays open.
+ */
+export async function echoRoundTrip(socket: Socket, size = 64 * 1024): Promise<void> {
+  const sent = randomBytes(size);
+  const received: Buffer[] = [];
+  let length = 0;
+  await new Promise<void>((resolve, reject) => {
+    const onData = (chunk: Buffer): void => {
+      received.push(chunk);
+      length += chunk.length;
+      if (length < size) return;
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => reject(new Error(`the connection closed after ${length} of ${size} bytes`));
+    socket.on('data', onData);
+    socket.once('close', onClose);
+    socket.write(sent);
+  });
+  if (!Buffer.concat(received).equals(sent)) throw new Error(`the ${size} bytes came back altered`);
+}
+
+/** One new connection through `port` to an echo destination: an echoRoundTrip, then closed. */
+export async function echoThrough(port: number, size?: number): Promise<void> {
+  const socket = await connectTo(port);
+  try {
+    await echoRoundTrip(socket, size);
+  } finally {
+    socket.destroy();
+  }
+}
+
 export interface BulkResult {
   sentSha256: string;
   received: number;

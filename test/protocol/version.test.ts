@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   agentPortMode,
   clientPortMode,
+  clientStreamMode,
   compareVersionsAsAgent,
   isAgentVersionGreater,
   MUX_AFTER_AGENT,
@@ -55,6 +56,13 @@ describe('client decision from AgentVersion (docs/forwarding.md §2.1 table)', (
 
   it('mux mode always ends with the flag', () => {
     expect(clientPortMode('3.3.1142.0')).toEqual({ mux: true, smuxKeepAlive: false, terminateWithFlag: true });
+  });
+
+  it.each([
+    ['3.3.1142.0', true],
+    ['2.3.722.0', false],
+  ])('a session without type LocalPortForwarding (AWS-StartSSHSession) is basic mode with agent %s, TerminateSession flag %s', (agentVersion, flag) => {
+    expect(clientStreamMode(agentVersion)).toEqual({ mux: false, smuxKeepAlive: false, terminateWithFlag: flag });
   });
 
   it('an empty AgentVersion (legacy path, no handshake) disables everything', () => {

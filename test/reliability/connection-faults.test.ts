@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CheckedDestination } from '../../bench/faults/checked-destination.js';
-import { CheckedTransfer } from '../../bench/faults/checked-transfer.js';
+import { CheckedDestination } from '../helpers/faults/checked-destination.js';
+import { CheckedTransfer } from '../helpers/faults/checked-transfer.js';
 import { openTunnel } from '../../src/index.js';
 import { startEmulator } from '../../src/emulator/index.js';
 import { waitFor } from '../helpers/wait.js';

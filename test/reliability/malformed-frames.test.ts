@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fuzzClientChannel, fuzzDecoder, fuzzSmuxSession } from '../../bench/faults/fuzz.js';
+import { fuzzClientChannel, fuzzDecoder, fuzzSmuxSession } from '../helpers/faults/fuzz.js';
 
 describe('malformed frames from the server, fuzzed', () => {
   it('the decoder returns a message or a ProtocolError for random and mutated frames', () => {

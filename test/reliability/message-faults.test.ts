@@ -1,5 +1,5 @@
 import { describe } from 'vitest';
-import { MESSAGE_FAULT_PERCENTS } from '../../bench/faults/scenarios.js';
+import { MESSAGE_FAULT_PERCENTS } from '../helpers/faults/scenarios.js';
 import { testRows } from './rows.js';
 
 describe('fault matrix at small size: messages dropped, duplicated, reordered, delayed', () => {

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
-import { rowProblems, TEST_SIZES } from '../../bench/faults/row-check.js';
-import { runRow } from '../../bench/faults/row-runner.js';
-import { scenarioById } from '../../bench/faults/scenarios.js';
+import { rowProblems, TEST_SIZES } from '../helpers/faults/row-check.js';
+import { runRow } from '../helpers/faults/row-runner.js';
+import { scenarioById } from '../helpers/faults/scenarios.js';
 
 /**
  * One test per row (scenario × mode) of the fault matrix, at the small sizes. The client runs in a

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClientDataChannel } from '../../src/channel/client-data-channel.js';
 import { encodeSmuxHeader, SmuxCommand } from '../../src/protocol/index.js';
 import { waitFor } from '../helpers/wait.js';
-import { HostileAgent } from './hostile-agent.js';
+import { HostileAgent } from '../helpers/hostile-agent.js';
 
 /** The channel's default transportHighWaterBytes: acks may use as much again, then are dropped. */
 const HIGH_WATER_BYTES = 1024 * 1024;

@@ -5,7 +5,7 @@ import { openTunnel, type Tunnel } from '../../src/index.js';
 import { encodeSmuxFrame, encodeSmuxHeader, PayloadType, SmuxCommand } from '../../src/protocol/index.js';
 import { connectTo } from '../helpers/transfer.js';
 import { waitFor } from '../helpers/wait.js';
-import { HostileAgent } from './hostile-agent.js';
+import { HostileAgent } from '../helpers/hostile-agent.js';
 
 /*
  * A broken or malicious server against the real client (openTunnel over a real WebSocket): it may

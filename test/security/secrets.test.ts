@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openTunnel, type Tunnel } from '../../src/index.js';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { spawnCli, type CliProcess } from '../helpers/cli.js';
 import { echoServer, type Destination } from '../helpers/destinations.js';
 import { roundTrip } from '../helpers/transfer.js';
+import { captureLogs } from '../helpers/logs.js';
 import { waitFor } from '../helpers/wait.js';
-import { RecordingProxy } from './recording-proxy.js';
+import { RecordingProxy } from '../helpers/recording-proxy.js';
 
 /*
  * Tokens, credentials and request signatures never reach logs or error messages, at the most
@@ -22,17 +21,6 @@ const TARGET = 'i-0123456789abcdef0';
 const WRONG_SECRET = 'wrongSecretKey/ThatMustNeverBePrinted000';
 const SESSION_TOKEN = 'sessionTokenThatMustNeverBePrinted/000000';
 
-function capture(): { logger: Logger; text: () => string } {
-  const chunks: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: pino({ level: 'trace' }, sink), text: () => chunks.join('') };
-}
-
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -40,7 +28,7 @@ afterEach(async () => {
 
 async function setup() {
   const destination: Destination = await echoServer();
-  const emulatorLogs = capture();
+  const emulatorLogs = captureLogs('trace');
   const emulator: Emulator = await startEmulator({ pacing: false, targets: { [TARGET]: {} }, logger: emulatorLogs.logger });
   const proxy = await RecordingProxy.start(emulator.endpoint);
   cleanups.push(() => destination.close(), () => emulator.close(), () => proxy.close());
@@ -56,7 +44,7 @@ function expectNoSecret(output: string, secrets: Iterable<string>): void {
 describe('no secret in logs or errors', () => {
   it('openTunnel at log level trace: start, resume, malformed frames, new session, failed start', async () => {
     const { destination, emulator, proxy, emulatorLogs } = await setup();
-    const clientLogs = capture();
+    const clientLogs = captureLogs('trace');
     const options = {
       target: TARGET,
       remoteHost: '127.0.0.1',

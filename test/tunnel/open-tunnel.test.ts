@@ -1,26 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
-import { Writable } from 'node:stream';
 import { ErrorCode, InvalidOptionError, openTunnel, SsmTunnelError, type ConnectionSummary, type Tunnel } from '../../src/index.js';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/emulator/index.js';
 import { bulkServer, closedPort, echoServer, type Destination } from '../helpers/destinations.js';
+import { captureLogs } from '../helpers/logs.js';
 import { bulkTransfer, connectTo, roundTrip } from '../helpers/transfer.js';
 import { waitFor } from '../helpers/wait.js';
 
 const TARGET = 'i-0123456789abcdef0';
-
-/** Captures JSON log lines so tests can look for what a user would read. */
-function captureLogs() {
-  const lines: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHostPort, isLoopbackHost, toBuffer } from '../../src/util/net.js';
+import { formatHostPort, isLoopbackHost, isValidHost, toBuffer } from '../../src/util/net.js';
 
 describe('formatHostPort', () => {
   it('brackets IPv6 hosts and leaves names and IPv4 alone', () => {
@@ -24,5 +24,15 @@ describe('toBuffer', () => {
   it('joins fragments and wraps array buffers', () => {
     expect(toBuffer([Buffer.from('ab'), Buffer.from('c')]).toString()).toBe('abc');
     expect(toBuffer(new Uint8Array([1, 2]).buffer).equals(Buffer.from([1, 2]))).toBe(true);
+  });
+});
+
+describe('isValidHost', () => {
+  it.each(['db.internal', 'orders.cluster-abc.eu-west-1.rds.amazonaws.com', 'localhost.', '_srv.zone', '10.0.0.9', '::1', 'fe80::1'])('accepts %s', (host) => {
+    expect(isValidHost(host)).toBe(true);
+  });
+
+  it.each(['', 'db internal', '10.0.0.256', '10.1', '-lead.example', 'trail-.example', 'a..b', '[::1]', 'x'.repeat(254)])('rejects %j', (host) => {
+    expect(isValidHost(host)).toBe(false);
   });
 });

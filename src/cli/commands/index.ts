@@ -3,6 +3,7 @@ import { checkCommand } from './check.js';
 import { demoCommand } from './demo.js';
 import { emulatorCommand } from './emulator.js';
 import { openCommand } from './open.js';
+import { proxyCommand } from './proxy.js';
 import { socksCommand } from './socks.js';
 import { statusCommand } from './status.js';
 import { targetsCommand } from './targets.js';
@@ -34,4 +35,4 @@ import { upCommand } from './up.js';
 export type AnyCommand = CommandModule<object, any>;
 
 /** Every `ssm-tunnel` sub-command; each lives in its own module beside this one. */
-export const commands: AnyCommand[] = [openCommand, socksCommand, upCommand, checkCommand, statusCommand, targetsCommand, demoCommand, emulatorCommand];
+export const commands: AnyCommand[] = [openCommand, proxyCommand, socksCommand, upCommand, checkCommand, statusCommand, targetsCommand, demoCommand, emulatorCommand];

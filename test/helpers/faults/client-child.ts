@@ -1,4 +1,4 @@
-import { Tunnel } from '../../src/index.js';
+import { Tunnel } from '../../../src/index.js';
 import { measureMemory, pickStats, tunnelOptions, type ClientConfig } from './client-under-test.js';
 import type { ClientReply, ClientRequest } from './client-process.js';
 

@@ -1,5 +1,5 @@
-import { createSsmSessionApi } from '../../src/index.js';
-import { MALFORMED_FRAME_KINDS, type Emulator, type FaultSettings } from '../../src/emulator/index.js';
+import { createSsmSessionApi } from '../../../src/index.js';
+import { MALFORMED_FRAME_KINDS, type Emulator, type FaultSettings } from '../../../src/emulator/index.js';
 import type { CheckedTransfer } from './checked-transfer.js';
 import type { FaultScenario, PortMode, ScenarioContext } from './scenario.js';
 import { DestinationBehaviour } from './transfer-header.js';

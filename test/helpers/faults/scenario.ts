@@ -1,4 +1,4 @@
-import type { Emulator, EmulatorOptions } from '../../src/emulator/index.js';
+import type { Emulator, EmulatorOptions } from '../../../src/emulator/index.js';
 import type { CheckedDestination } from './checked-destination.js';
 import type { CheckedTransfer } from './checked-transfer.js';
 import type { DestinationBehaviour } from './transfer-header.js';

@@ -1,4 +1,4 @@
-import type { TunnelOptions, TunnelStats } from '../../src/index.js';
+import type { TunnelOptions, TunnelStats } from '../../../src/index.js';
 
 /*
  * The tunnel whose behaviour the fault suite measures: Tunnel.start() in a child process of its own

@@ -1,4 +1,6 @@
-import { startEmulator, type Emulator } from '../../src/emulator/index.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startEmulator, type Emulator } from '../../../src/emulator/index.js';
+import { waitFor } from '../wait.js';
 import { CheckedDestination } from './checked-destination.js';
 import { CheckedTransfer, type TransferOutcome } from './checked-transfer.js';
 import type { ClientConfig, ClientUnderTest, MemoryFigures } from './client-under-test.js';
@@ -96,18 +98,6 @@ function emptyTotals(): RowTotals {
     recoveryMs: [],
     failureReasons: [],
   };
-}
-
-export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The emulator of a row, in process or as a process, behind one shape. */
@@ -241,7 +231,7 @@ class RepetitionContext implements ScenarioContext {
   }
 
   waitFor(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 4 * this.sizes.stallTimeoutMs): Promise<void> {
-    return waitUntil(condition, what, timeoutMs);
+    return waitFor(condition, what, timeoutMs);
   }
 
   sleep(ms: number): Promise<void> {
@@ -267,7 +257,7 @@ class RepetitionContext implements ScenarioContext {
 async function account(context: RepetitionContext, totals: RowTotals): Promise<void> {
   const outcomes = await Promise.all(context.tracked.map(async (t) => ({ outcome: await t.transfer.outcome, expect: t.expect })));
   // The destination learns of a close a little after the client does.
-  await waitUntil(
+  await waitFor(
     () => outcomes.every(({ outcome }) => context.destination.record(outcome.connectionId)?.closed ?? true),
     'the destination to see every connection closed',
     SETTLE_TIMEOUT_MS,
@@ -346,7 +336,7 @@ export async function runRow(scenario: FaultScenario, mode: PortMode, options: R
       }
     }
     const finalClient = client;
-    await waitUntil(
+    await waitFor(
       async () => {
         const stats = await finalClient.stats();
         leftOpen.client = stats.openConnections;

@@ -1,13 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from './paths.js';
 
 /*
  * `ssm-tunnel emulator` as a child process, for the fault that kills it: SIGKILL, then a new one on
  * the same port. The built CLI is used (`npm run build` first), from the source tree and from dist.
  */
 
-const REPO_ROOT = new URL(import.meta.url.includes('/dist/bench/') ? '../../../' : '../../', import.meta.url);
 const CLI_PATH = fileURLToPath(new URL('dist/cli/ssm-tunnel.js', REPO_ROOT));
 const START_TIMEOUT_MS = 20_000;
 

@@ -6,8 +6,6 @@ import {
   decodeAcknowledgement,
   decodeClientMessage,
   decodeOpenDataChannel,
-  encodeAcknowledgement,
-  encodeClientMessage,
   encodeHandshakeComplete,
   encodeHandshakeRequest,
   MessageFlags,
@@ -15,6 +13,7 @@ import {
   PayloadType,
   type DecodedClientMessage,
 } from '../../src/protocol/index.js';
+import { acknowledgementFrame, messageFrame } from './wire-frames.js';
 
 /*
  * A server that plays the SSM service and agent just far enough to get a real client through the
@@ -90,13 +89,10 @@ export class HostileAgent {
   /** An output_stream_data frame with the next (or a given) sequence number. */
   output(payload: Buffer, options: { sequenceNumber?: number; payloadType?: number } = {}): Buffer {
     const sequenceNumber = options.sequenceNumber ?? this.nextSequence++;
-    return encodeClientMessage({
+    return messageFrame({
       messageType: MessageType.OutputStreamData,
-      schemaVersion: 1,
-      createdDate: Date.now(),
       sequenceNumber,
       flags: sequenceNumber === 0 ? MessageFlags.Syn : MessageFlags.None,
-      messageId: randomUUID(),
       payloadType: options.payloadType ?? PayloadType.Output,
       payload,
     });
@@ -158,23 +154,7 @@ export class HostileAgent {
     }
     if (message.messageType !== MessageType.InputStreamData) return;
     this.fromClient.push(message);
-    void this.sendRaw(
-      encodeClientMessage({
-        messageType: MessageType.Acknowledge,
-        schemaVersion: 1,
-        createdDate: Date.now(),
-        sequenceNumber: 0,
-        flags: MessageFlags.Ack,
-        messageId: randomUUID(),
-        payloadType: PayloadType.Undefined,
-        payload: encodeAcknowledgement({
-          acknowledgedMessageType: message.messageType,
-          acknowledgedMessageId: message.messageId,
-          acknowledgedMessageSequenceNumber: message.sequenceNumber,
-          isSequentialMessage: true,
-        }),
-      }),
-    );
+    void this.sendRaw(acknowledgementFrame(message));
     if (message.payloadType === PayloadType.HandshakeResponse && !this.handshakeDone) {
       this.handshakeDone = true;
       void this.sendRaw(this.output(encodeHandshakeComplete({ handshakeTimeToComplete: 1_000_000, customerMessage: '' }), { payloadType: PayloadType.HandshakeComplete }));

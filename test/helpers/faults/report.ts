@@ -115,7 +115,7 @@ export function renderReport(report: SoakReport): string {
     'Every fault below is injected into a running tunnel with checked transfers in flight, through the',
     "emulator's fault knobs (docs/emulator.md), and the data is checked byte by byte at both ends. The",
     'small-size version of each row runs in `npm test` (test/reliability/); this page is the output of',
-    '`npm run soak`, which runs the same scenarios (bench/faults/scenarios.ts) at larger sizes, with the',
+    '`npm run soak`, which runs the same scenarios (test/helpers/faults/scenarios.ts) at larger sizes, with the',
     'client in a process of its own so that its memory figures are its own.',
     '',
     `- Run: ${report.date.toISOString()}, \`${report.commandLine}\`, ${(report.durationMs / 60_000).toFixed(1)} minutes`,

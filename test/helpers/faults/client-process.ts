@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import type { ClientConfig, ClientStats, ClientUnderTest, MemoryFigures } from './client-under-test.js';
+import { CLIENT_CHILD_PATH } from './paths.js';
 
 /* The tunnel under test in a child process of its own (client-child.ts), driven over IPC. */
 
@@ -12,14 +12,12 @@ export type ClientReply =
   | { type: 'memory'; id: number; memory: MemoryFigures }
   | { type: 'error'; id: number; message: string };
 
-/** The built child, from dist and from the source tree alike (`npm run build` first). */
-const CHILD_PATH = fileURLToPath(new URL(import.meta.url.includes('/dist/bench/') ? './client-child.js' : '../../dist/bench/faults/client-child.js', import.meta.url));
 const REPLY_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 10_000;
 
 /** Forks the client child with `config`; resolves once its tunnel listens. */
 export async function startClientProcess(config: ClientConfig, env: NodeJS.ProcessEnv): Promise<ClientUnderTest> {
-  const child = fork(CHILD_PATH, [], {
+  const child = fork(CLIENT_CHILD_PATH, [], {
     execArgv: ['--expose-gc'],
     env: { ...env, FAULT_CLIENT_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],

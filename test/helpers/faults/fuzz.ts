@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events';
 import fc from 'fast-check';
-import { ReliableChannel } from '../../src/channel/reliable-channel.js';
-import type { FrameTransport } from '../../src/channel/frame-transport.js';
-import type { ForwardingChannel, InboundMessage } from '../../src/forward/forwarding-channel.js';
-import { MuxForwarder } from '../../src/forward/mux-forwarder.js';
-import { SmuxSession } from '../../src/forward/smux-session.js';
+import { ReliableChannel } from '../../../src/channel/reliable-channel.js';
+import type { FrameTransport } from '../../../src/channel/frame-transport.js';
+import type { ForwardingChannel, InboundMessage } from '../../../src/forward/forwarding-channel.js';
+import { MuxForwarder } from '../../../src/forward/mux-forwarder.js';
+import { SmuxSession } from '../../../src/forward/smux-session.js';
 import {
   decodeClientMessage,
   encodeAcknowledgement,
@@ -15,7 +15,7 @@ import {
   PayloadType,
   ProtocolError,
   SmuxCommand,
-} from '../../src/protocol/index.js';
+} from '../../../src/protocol/index.js';
 
 /*
  * Malformed frames from a server, fuzzed with fast-check: random bytes and mutations of valid

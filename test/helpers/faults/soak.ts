@@ -1,18 +1,19 @@
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { runFuzz } from './faults/fuzz.js';
-import { failures, renderReport } from './faults/report.js';
-import { TEST_SIZES } from './faults/row-check.js';
-import { runRow, type RowFigures } from './faults/row-runner.js';
-import type { FaultSizes, PortMode } from './faults/scenario.js';
-import { FAULT_SCENARIOS } from './faults/scenarios.js';
+import { runFuzz } from './fuzz.js';
+import { failures, renderReport } from './report.js';
+import { TEST_SIZES } from './row-check.js';
+import { runRow, type RowFigures } from './row-runner.js';
+import { REPO_ROOT } from './paths.js';
+import type { FaultSizes, PortMode } from './scenario.js';
+import { FAULT_SCENARIOS } from './scenarios.js';
 
 /*
  * `npm run soak`: the fault matrix at large sizes, the client in its own process. Prints the table
  * and writes docs/reliability.md; exits 1 when any row fails (a corrupted byte, a connection lost
  * that should have survived, no recovery, something left open).
  *
- *   node dist/bench/soak.js [--quick] [--only id,id] [--mode mux|basic] [--out PATH | --no-write]
+ *   node dist/bench/test/helpers/faults/soak.js [--quick] [--only id,id] [--mode mux|basic] [--out PATH | --no-write]
  */
 
 const SOAK_SIZES: FaultSizes = {
@@ -27,7 +28,7 @@ const SOAK_SIZES: FaultSizes = {
 };
 const SOAK_FUZZ_RUNS = 500;
 const QUICK_FUZZ_RUNS = 50;
-const DEFAULT_OUT = fileURLToPath(new URL('../../docs/reliability.md', import.meta.url));
+const DEFAULT_OUT = fileURLToPath(new URL('docs/reliability.md', REPO_ROOT));
 
 interface SoakArgs {
   sizes: FaultSizes;
@@ -78,7 +79,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     args = parseArgs(argv);
   } catch (error) {
-    process.stderr.write(`soak: ${(error as Error).message}\nusage: node dist/bench/soak.js [--quick] [--only id,id] [--mode mux|basic] [--out PATH | --no-write]\n`);
+    process.stderr.write(`soak: ${(error as Error).message}\nusage: node dist/bench/test/helpers/faults/soak.js [--quick] [--only id,id] [--mode mux|basic] [--out PATH | --no-write]\n`);
     return 2;
   }
   const scenarios = FAULT_SCENARIOS.filter((s) => args.only === undefined || args.only.includes(s.id));
