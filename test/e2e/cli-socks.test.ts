@@ -1,26 +1,15 @@
 /*
  * `ssm-tunnel socks` as users run it: the built CLI against the emulator, curl as the client.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { spawnCli, type CliProcess } from '../helpers/cli.js';
 import { waitFor } from '../helpers/wait.js';
+import { curl, CURL_SOCKS_REFUSED, curlSkipReason } from '../helpers/curl.js';
 
 const TARGET = 'i-0123456789abcdef0';
-const CURL = '/usr/bin/curl';
-const HAVE_CURL = (() => {
-  try {
-    accessSync(CURL, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_CURL && process.env.CI === 'true') throw new Error(`${CURL} is required under CI`);
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -32,12 +21,6 @@ async function webServer(name: string): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(resolve)), () => Promise.resolve(server.closeAllConnections()));
   return (server.address() as AddressInfo).port;
-}
-
-function curl(args: string[]): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(CURL, ['--silent', '--show-error', '--max-time', '30', ...args], (error, stdout) => resolve({ code: error === null ? 0 : 1, stdout }));
-  });
 }
 
 async function startSocks(emulator: Emulator, extra: string[] = []): Promise<{ cli: CliProcess; proxy: string }> {
@@ -52,15 +35,15 @@ async function startSocks(emulator: Emulator, extra: string[] = []): Promise<{ c
   return { cli, proxy: `127.0.0.1:${match![1]}` };
 }
 
-describe.skipIf(!HAVE_CURL)('ssm-tunnel socks', () => {
+describe.skipIf(curlSkipReason !== undefined)('ssm-tunnel socks', () => {
   it('serves SOCKS5 and HTTP CONNECT on one port, logs each request, and ends every session on Ctrl-C', async () => {
     const emulator = await startEmulator({ pacing: false, targets: { [TARGET]: {} } });
     cleanups.push(() => emulator.close());
     const one = await webServer('one');
     const two = await webServer('two');
     const { cli, proxy } = await startSocks(emulator);
-    expect(await curl(['--socks5-hostname', proxy, `http://localhost:${one}/`])).toEqual({ code: 0, stdout: 'hello from one' });
-    expect(await curl(['--proxytunnel', '-x', `http://${proxy}`, `http://localhost:${two}/`])).toEqual({ code: 0, stdout: 'hello from two' });
+    expect(await curl(['--socks5-hostname', proxy, `http://localhost:${one}/`])).toMatchObject({ code: 0, stdout: 'hello from one' });
+    expect(await curl(['--proxytunnel', '-x', `http://${proxy}`, `http://localhost:${two}/`])).toMatchObject({ code: 0, stdout: 'hello from two' });
     expect(emulator.record.sessions).toHaveLength(2);
     const sessionOne = emulator.record.sessions.find((s) => s.parameters.portNumber?.[0] === String(one))!.sessionId;
     await waitFor(() => cli.stderr.includes(`CONNECT localhost:${one} -> session ${sessionOne}`), 'the request log line');
@@ -74,8 +57,8 @@ describe.skipIf(!HAVE_CURL)('ssm-tunnel socks', () => {
     cleanups.push(() => emulator.close());
     const port = await webServer('private');
     const { cli, proxy } = await startSocks(emulator, ['--allow', `localhost:${port}`]);
-    expect(await curl(['--socks5-hostname', proxy, `http://127.0.0.1:${port}/`])).toMatchObject({ code: 1 });
-    expect(await curl(['--socks5-hostname', proxy, `http://localhost:${port}/`])).toEqual({ code: 0, stdout: 'hello from private' });
+    expect(await curl(['--socks5-hostname', proxy, `http://127.0.0.1:${port}/`])).toMatchObject({ code: CURL_SOCKS_REFUSED });
+    expect(await curl(['--socks5-hostname', proxy, `http://localhost:${port}/`])).toMatchObject({ code: 0, stdout: 'hello from private' });
     await waitFor(() => cli.stderr.includes(`127.0.0.1:${port} is not in the proxy's allow list`), 'the denial log line');
     expect(emulator.record.sessions).toHaveLength(1);
   });

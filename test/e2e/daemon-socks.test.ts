@@ -2,8 +2,6 @@
  * A `kind: socks` tunnel in `ssm-tunnel up`: curl through it, its destinations in /status and
  * /metrics, one log line per request, every session ended on SIGTERM. Needs `npm run build`.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,31 +12,16 @@ import { stringify } from 'yaml';
 import type { DaemonStatus } from '../../src/daemon/tunnel-status.js';
 import { startEmulator } from '../../src/emulator/index.js';
 import { spawnCli } from '../helpers/cli.js';
+import { curl, CURL_SOCKS_REFUSED, curlSkipReason } from '../helpers/curl.js';
 
 const TARGET = 'i-0123456789abcdef0';
-const CURL = '/usr/bin/curl';
-const HAVE_CURL = (() => {
-  try {
-    accessSync(CURL, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_CURL && process.env.CI === 'true') throw new Error(`${CURL} is required under CI`);
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function curl(args: string[]): Promise<{ code: number; stdout: string }> {
-  return new Promise((resolve) => {
-    execFile(CURL, ['--silent', '--show-error', '--max-time', '30', ...args], (error, stdout) => resolve({ code: error === null ? 0 : 1, stdout }));
-  });
-}
-
-describe.skipIf(!HAVE_CURL)('a kind: socks tunnel in the daemon', () => {
+describe.skipIf(curlSkipReason !== undefined)('a kind: socks tunnel in the daemon', () => {
   it('proxies, reports its destinations in /status and /metrics, logs each request, and ends its sessions on SIGTERM', async () => {
     const emulator = await startEmulator({ pacing: false, targets: { [TARGET]: {} } });
     cleanups.push(() => emulator.close());
@@ -73,8 +56,8 @@ describe.skipIf(!HAVE_CURL)('a kind: socks tunnel in the daemon', () => {
     const readStatus = async (): Promise<DaemonStatus> => (await (await fetch(`${statusUrl}/status`)).json()) as DaemonStatus;
     const proxyPort = (await readStatus()).tunnels[0]!.local.port;
 
-    expect(await curl(['--socks5-hostname', `127.0.0.1:${proxyPort}`, `http://127.0.0.1:${webPort}/`])).toEqual({ code: 0, stdout: 'hello through the daemon' });
-    expect(await curl(['--socks5-hostname', `127.0.0.1:${proxyPort}`, `http://localhost:${webPort}/`])).toMatchObject({ code: 1 });
+    expect(await curl(['--socks5-hostname', `127.0.0.1:${proxyPort}`, `http://127.0.0.1:${webPort}/`])).toMatchObject({ code: 0, stdout: 'hello through the daemon' });
+    expect(await curl(['--socks5-hostname', `127.0.0.1:${proxyPort}`, `http://localhost:${webPort}/`])).toMatchObject({ code: CURL_SOCKS_REFUSED });
 
     const status = (await readStatus()).tunnels[0]!;
     const sessionId = emulator.record.sessions[0]!.sessionId;

@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect, createServer as createTcpServer, type AddressInfo } from 'node:net';
 import fc from 'fast-check';
@@ -14,18 +13,9 @@ import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/em
 import { openProxy, type ProxyOptions, type ProxyServer } from '../../src/index.js';
 import { socksConnect } from '../helpers/socks-client.js';
 import { waitFor } from '../helpers/wait.js';
+import { CURL, curl, CURL_SOCKS_REFUSED, curlSkipReason, type CurlResult } from '../helpers/curl.js';
 
 const TARGET = 'i-0123456789abcdef0';
-const CURL = '/usr/bin/curl';
-const HAVE_CURL = (() => {
-  try {
-    accessSync(CURL, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_CURL && process.env.CI === 'true') throw new Error(`${CURL} is required under CI`);
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -84,27 +74,12 @@ async function setup(options: Partial<ProxyOptions> = {}, emulatorOptions: Emula
   return { emulator, proxy, proxyUrl: `127.0.0.1:${proxy.localPort}` };
 }
 
-interface CurlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function curl(args: string[]): Promise<CurlResult> {
-  return new Promise((resolve) => {
-    execFile(CURL, ['--silent', '--show-error', '--max-time', '30', ...args], { encoding: 'latin1', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
 /** The destination (`host:port`) each session the emulator saw was started for. */
 function sessionDestinations(emulator: Emulator): string[] {
   return emulator.record.sessions.map((s) => `${s.parameters.host?.[0]}:${s.parameters.portNumber?.[0]}`);
 }
 
-describe.skipIf(!HAVE_CURL)('the proxy with curl', () => {
+describe.skipIf(curlSkipReason !== undefined)('the proxy with curl', () => {
   it('serves curl over SOCKS5 and HTTP CONNECT on one port, with a session per destination', async () => {
     const { emulator, proxy, proxyUrl } = await setup();
     const one = await webServer('one');
@@ -311,14 +286,14 @@ describe('the proxy under hostile clients', () => {
   });
 });
 
-describe.skipIf(!HAVE_CURL)('the proxy with credentials', () => {
+describe.skipIf(curlSkipReason !== undefined)('the proxy with credentials', () => {
   it('requires the username and password over SOCKS5 (RFC 1929) and HTTP (Basic)', async () => {
     const { emulator, proxyUrl } = await setup({ auth: { username: 'alice', password: 's3cret' } });
     const web = await webServer('guarded');
     const url = `http://127.0.0.1:${web.port}/`;
     expect(await curl(['-x', `socks5h://alice:s3cret@${proxyUrl}`, url])).toMatchObject({ code: 0, stdout: 'hello from guarded' });
     expect(await curl(['--proxytunnel', '-x', `http://alice:s3cret@${proxyUrl}`, url])).toMatchObject({ code: 0, stdout: 'hello from guarded' });
-    expect(await curl(['-x', `socks5h://alice:wrong@${proxyUrl}`, url])).toMatchObject({ code: 97 });
+    expect(await curl(['-x', `socks5h://alice:wrong@${proxyUrl}`, url])).toMatchObject({ code: CURL_SOCKS_REFUSED });
     expect(await curl(['--socks5-hostname', proxyUrl, url])).not.toMatchObject({ code: 0 });
     const noAuth = await curl(['--proxytunnel', '-x', `http://${proxyUrl}`, '--include', url]);
     expect(noAuth.stdout).toMatch(/^HTTP\/1\.1 407 /);

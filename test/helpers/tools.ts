@@ -15,8 +15,12 @@ export interface OptionalTool {
 
 const reported = new Set<string>();
 
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+/** Servers such as sshd live in sbin, often not on a user's PATH: looked for there too. */
+const SBIN_DIRS = ['/usr/sbin', '/usr/local/sbin', '/sbin'];
+
+/** The executable `name` on PATH or in an sbin directory; undefined when there is none. */
+export function findTool(name: string): string | undefined {
+  for (const dir of [...(process.env.PATH ?? '').split(delimiter), ...SBIN_DIRS]) {
     if (dir === '') continue;
     const candidate = join(dir, name);
     try {
@@ -34,7 +38,7 @@ function findOnPath(name: string): string | undefined {
  * Use with `describe.skipIf(tool.skipReason !== undefined)` or `it.skipIf(...)`.
  */
 export function optionalTool(name: string, install: string): OptionalTool {
-  const path = findOnPath(name);
+  const path = findTool(name);
   if (path !== undefined) return { path, skipReason: undefined };
   const skipReason = `${name} is not on PATH (${install}); the tests that need it are skipped`;
   if (process.env.CI === 'true') throw new Error(`${name} is required under CI=true but is not on PATH (${install})`);
