@@ -12,7 +12,7 @@ import { withTimeout } from './load.js';
  */
 
 /** The CLI users run (the bundle `npm run build` writes), not a copy compiled with the benchmark. */
-const CLI_PATH = fileURLToPath(new URL('../../cli/ssm-tunnel.js', import.meta.url));
+export const CLI_PATH = fileURLToPath(new URL('../../cli/ssm-tunnel.js', import.meta.url));
 const CLIENT_CHILD_PATH = fileURLToPath(new URL('./client-child.js', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 15_000;

@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { startEmulator, type Emulator } from '../src/emulator/index.js';
+import { CLI_PATH } from './processes.js';
 
 /*
  * Startup time: how long a command takes from exec until it is useful (it exited, or printed the
@@ -13,7 +13,6 @@ import { startEmulator, type Emulator } from '../src/emulator/index.js';
  * else the machine is doing slows all of them alike.
  */
 
-const CLI_PATH = fileURLToPath(new URL('../../dist/cli/ssm-tunnel.js', import.meta.url));
 /** Debian's `awscli` package: the official CLI's own start-up, a floor for `aws ssm start-session`. */
 const DEBIAN_AWS_CLI = '/usr/bin/aws';
 const TARGET = 'i-0123456789abcdef0';
@@ -46,10 +45,12 @@ interface StartupRow {
 
 const BARE_NODE: StartupRow = { label: 'bare `node -e 0`', launch: () => ({ file: process.execPath, args: ['-e', '0'] }) };
 
+/** What the destination sends first, as sshd sends its version line: `proxy` is ready when it prints it. */
+const DESTINATION_GREETING = 'SSH-2.0-startup-bench';
+
 /**
  * The measured rows after bare node. A new command gets a row here: how to start it, and the
- * stdout line that says it is ready when it does not exit by itself (e.g. `ssm-tunnel proxy`:
- * exec to the first byte from the destination, target 3.5).
+ * stdout line that says it is ready when it does not exit by itself.
  */
 const ROWS: StartupRow[] = [
   { label: '`ssm-tunnel --version`', targetRatio: 2, launch: () => ({ file: process.execPath, args: [CLI_PATH, '--version'] }) },
@@ -62,6 +63,16 @@ const ROWS: StartupRow[] = [
       args: [CLI_PATH, 'open', '--endpoint', emulator.endpoint, '--region', emulator.region, '--target', TARGET, '--remote-port', String(destinationPort), '--log-level', 'warn'],
       env: { AWS_ACCESS_KEY_ID: emulator.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: emulator.credentials.secretAccessKey },
       readyLine: 'Waiting for connections',
+    }),
+  },
+  {
+    label: '`ssm-tunnel proxy` (ssh ProxyCommand) against the emulator, exec to the first byte from the destination',
+    targetRatio: 3.5,
+    launch: ({ emulator, destinationPort }) => ({
+      file: process.execPath,
+      args: [CLI_PATH, 'proxy', TARGET, String(destinationPort), '--endpoint', emulator.endpoint, '--region', emulator.region],
+      env: { AWS_ACCESS_KEY_ID: emulator.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: emulator.credentials.secretAccessKey },
+      readyLine: DESTINATION_GREETING,
     }),
   },
   {
@@ -82,7 +93,8 @@ function isolatedEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 function timeLaunch(launch: Launch): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(launch.file, launch.args, { env: isolatedEnv(launch.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin stays open (and silent) until the end, as ssh keeps a ProxyCommand's.
+    const child = spawn(launch.file, launch.args, { env: isolatedEnv(launch.env ?? {}), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let readyMs: number | undefined;
@@ -125,7 +137,7 @@ export interface StartupResult {
 }
 
 async function startDestination(): Promise<Server> {
-  const server = createServer((socket) => socket.end());
+  const server = createServer((socket) => socket.end(`${DESTINATION_GREETING}\r\n`));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return server;
 }
@@ -183,7 +195,7 @@ export function renderStartup(results: StartupResult[], rounds: number, loadAver
     `${new Date().toISOString().slice(0, 10)}, Node ${process.version}. ` +
       `Median of ${rounds} cold runs per row (a new process each), run round-robin after one untimed round; × bare node is the median of each run divided ` +
       `by bare node's run in the same round. Load average ${loadAverage.toFixed(2)} at the end. ` +
-      'Timed from spawn to exit, or for `open` to its "Waiting for connections" line (the session is up and the port listens), with the emulator ' +
+      'Timed from spawn to exit, or for `open` to its "Waiting for connections" line (the session is up and the port listens) and for `proxy` to the destination\'s first line on its stdout, with the emulator ' +
       '(paced like the real agent) running in the benchmark process. The CLI is the bundle `npm run build` writes (dist/cli/ssm-tunnel.js).',
   ].join('\n');
 }
