@@ -14,7 +14,10 @@ import type { ConnectionInfo, TunnelEvents, TunnelState, TunnelStats } from '../
 export interface TunnelEventSource {
   on<K extends 'state' | 'connection' | 'connectionClosed'>(event: K, listener: (...args: TunnelEvents[K]) => void): unknown;
   off<K extends 'state' | 'connection' | 'connectionClosed'>(event: K, listener: (...args: TunnelEvents[K]) => void): unknown;
-  readonly stats: Pick<TunnelStats, 'state' | 'sessionId' | 'openConnections' | 'totalConnections' | 'bytesUp' | 'bytesDown'>;
+  readonly stats: Pick<TunnelStats, 'state' | 'sessionId' | 'openConnections' | 'totalConnections' | 'bytesUp' | 'bytesDown'> & {
+    /** Shown instead of `session <id>` by sources with many sessions (the SOCKS proxy: one per destination). */
+    sessionSummary?: string;
+  };
 }
 
 export interface TerminalViewOptions {
@@ -84,7 +87,7 @@ export function createTerminalView(options: TerminalViewOptions): TerminalView {
     const state = stats.state === 'ready' ? colors.green(stats.state) : stats.state === 'closed' || stats.state === 'closing' ? colors.dim(stats.state) : colors.yellow(stats.state);
     return [
       `${colors.bold('●')} ${state}`,
-      `session ${stats.sessionId ?? '–'}`,
+      stats.sessionSummary ?? `session ${stats.sessionId ?? '–'}`,
       `connections ${stats.openConnections} open / ${stats.totalConnections} total`,
       `↑ ${formatBytes(stats.bytesUp)} ${colors.dim(`(${formatBytes(rates.up)}/s)`)}`,
       `↓ ${formatBytes(stats.bytesDown)} ${colors.dim(`(${formatBytes(rates.down)}/s)`)}`,

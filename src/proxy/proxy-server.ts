@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { SessionApi } from '../aws/session-api.js';
 import { createSsmSessionApi } from '../aws/ssm-session-api.js';
@@ -48,7 +49,14 @@ export interface ProxyStats {
   bytesDown: number;
 }
 
-export class ProxyServer {
+/** What a person at a terminal follows (the same shapes as a tunnel's events). */
+export interface ProxyEvents {
+  /** A request was accepted and handed to its destination's session. */
+  connection: [{ id: number; remoteAddress: string; destination: string }];
+  connectionClosed: [ConnectionSummary];
+}
+
+export class ProxyServer extends EventEmitter<ProxyEvents> {
   readonly options: ResolvedProxyOptions;
   private readonly log: Logger;
   private readonly api: SessionApi;
@@ -60,6 +68,7 @@ export class ProxyServer {
   private readonly counters = { totalRequests: 0, failedRequests: 0, rejectedHandshakes: 0, sessionsStarted: 0, bytesUp: 0, bytesDown: 0 };
 
   private constructor(options: ResolvedProxyOptions, api: SessionApi, log: Logger) {
+    super();
     this.options = options;
     this.api = api;
     this.log = log;
@@ -228,12 +237,15 @@ export class ProxyServer {
     });
     gate.once('close', () => lease.release());
     member.handle(gate, id);
+    const from = socket.remoteAddress === undefined ? 'unknown' : formatHostPort(socket.remoteAddress, socket.remotePort ?? 0);
+    this.emit('connection', { id, remoteAddress: from, destination });
   }
 
   private onConnectionClosed(destination: string, summary: ConnectionSummary): void {
     this.counters.bytesUp += summary.bytesUp;
     this.counters.bytesDown += summary.bytesDown;
     this.log.debug({ request: summary.id, destination, bytesUp: summary.bytesUp, bytesDown: summary.bytesDown, durationMs: summary.durationMs }, 'proxied connection closed');
+    this.emit('connectionClosed', summary);
   }
 }
 

@@ -7,6 +7,7 @@ import { startEmulator, type Emulator } from '../../src/emulator/index.js';
 import { spawnCli } from '../helpers/cli.js';
 import { echoServer, type Destination } from '../helpers/destinations.js';
 import { cliCommand, startTerminal, tmuxTool, type TerminalSession } from '../helpers/tmux.js';
+import { socksConnect } from '../helpers/socks-client.js';
 import { roundTrip } from '../helpers/transfer.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -102,6 +103,36 @@ describe.skipIf(tmuxTool.skipReason !== undefined)('ssm-tunnel open at a termina
     const newId = /new session (emulator-[0-9a-f]+)/.exec(replaced)![1];
     expect(newId).not.toBe(sessionId);
     expect(replaced.split('\n').at(-1)).toContain(`session ${newId}`);
+  });
+
+  it('shows socks requests as lines with their destination and bytes, under a status line counting destination sessions', async () => {
+    terminal = await startTerminal(
+      cliCommand(['socks', '--target', WEB, '--listen', '127.0.0.1:0', '--endpoint', emulator.endpoint, '--region', emulator.region]),
+      { env: env() },
+    );
+    const ready = await terminal.waitForScreen((s) => /● ready {2}0 destination sessions {2}connections 0 open \/ 0 total/.test(s), 'the ready status line');
+    const match = /^\d\d:\d\d:\d\d Proxy listening on 127\.0\.0\.1:(\d+) \(SOCKS5 and HTTP CONNECT\)$/m.exec(ready);
+    expect(match, ready).not.toBeNull();
+
+    const { reply, socket } = await socksConnect(Number(match![1]), '127.0.0.1', destination.port);
+    expect(reply).toBe(0);
+    const payload = randomBytes(10 * 1024);
+    socket.resume();
+    const echoed: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => echoed.push(chunk));
+    socket.write(payload);
+    await waitFor(() => Buffer.concat(echoed).length >= payload.length, 'the echo through the proxy');
+    socket.end();
+    expect(Buffer.concat(echoed).equals(payload)).toBe(true);
+
+    const after = await terminal.waitForScreen((s) => s.includes('#1 closed') && s.includes('1 destination session  connections 0 open / 1 total'), 'the closed request and the status');
+    expect(after).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d #1 opened from 127\\.0\\.0\\.1:\\d+, CONNECT 127\\.0\\.0\\.1:${destination.port}$`, 'm'));
+    expect(after).toMatch(/^\d\d:\d\d:\d\d #1 closed {2}↑ 10\.0 KiB ↓ 10\.0 KiB in \S+$/m);
+    expect(after.split('\n').filter((line) => line.startsWith('● ')).length).toBe(1);
+
+    await terminal.sendKeys('C-c');
+    expect(await terminal.exitCode()).toBe(0);
+    await waitFor(() => emulator.record.sessions.every((session) => session.state === 'terminated'), 'every session terminated');
   });
 
   it('colors the terminal output, and writes no escape sequence for colors with NO_COLOR set', async () => {

@@ -1,9 +1,11 @@
 import type { CommandModule } from 'yargs';
-import type { LevelWithSilent } from 'pino';
+import type { LevelWithSilent, Logger } from 'pino';
 import { parseListenAddress, LISTEN_EXPECTED } from '../../daemon/config-hosts.js';
 import { parseDuration } from '../../daemon/duration.js';
 import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
+import { colorsWanted, humanOutputWanted } from '../terminal.js';
+import type { TerminalView } from '../terminal-view.js';
 
 interface SocksArgs extends TargetArgs {
   listen: string;
@@ -45,8 +47,18 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
       .example('$0 socks --target i-0123456789abcdef0 --allow "*.internal:443" --allow "10.0.0.0/8:5432"', ''),
   handler: async (args) => {
     // Loaded here, not at the top: other commands should not pay for the proxy at start-up.
-    const [{ openProxy }, { createCliLogger }, { readFile }] = await Promise.all([import('../../proxy/proxy-server.js'), import('../logger.js'), import('node:fs/promises')]);
-    const logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    const [{ openProxy }, { readFile }] = await Promise.all([import('../../proxy/proxy-server.js'), import('node:fs/promises')]);
+    // On a terminal: one line per request and a live status line (as for open); otherwise pino's logs.
+    let view: TerminalView | undefined;
+    let logger: Logger;
+    if (humanOutputWanted(args['log-format'])) {
+      const [{ createTerminalView }, { createHumanLogger }] = await Promise.all([import('../terminal-view.js'), import('../human-log.js')]);
+      view = createTerminalView({ stream: process.stderr, color: colorsWanted() });
+      logger = createHumanLogger(args['log-level'], view);
+    } else {
+      const { createCliLogger } = await import('../logger.js');
+      logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
+    }
     const listen = parseListenAddress(args.listen)!;
     const fail = (error: Error): never => {
       process.stderr.write(`ssm-tunnel: ${error.message}\n`);
@@ -76,9 +88,19 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
       logger,
     }).catch(fail);
     const locals = proxy.localAddresses.map(({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`));
-    process.stdout.write(`Proxy listening on ${locals.join(', ')} (SOCKS5 and HTTP CONNECT)\n`);
+    const listening = `Proxy listening on ${locals.join(', ')} (SOCKS5 and HTTP CONNECT)`;
+    // Scripts read this line from stdout; on a terminal the view shows it instead.
+    if (view === undefined || process.stdout.isTTY !== true) process.stdout.write(`${listening}\n`);
+    if (view !== undefined) {
+      const { proxyEventSource } = await import('../proxy-event-source.js');
+      view.info(listening);
+      view.attach(proxyEventSource(proxy));
+    }
     const stop = (): void => {
-      void proxy.close().then(() => process.exit(0));
+      void proxy.close().then(() => {
+        view?.close();
+        process.exit(0);
+      });
     };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
