@@ -9,8 +9,9 @@ import { canPrompt, colorsWanted, humanOutputWanted } from '../terminal.js';
 import type { TerminalView } from '../terminal-view.js';
 import type { AwsConnectionOptions } from '../../aws/session-api.js';
 import type { LevelWithSilent, Logger } from 'pino';
+import { CONNECTION_OPTIONS, connectionFromArgs, type ConnectionArgs } from '../connection-options.js';
 
-interface OpenArgs extends TargetArgs {
+interface OpenArgs extends TargetArgs, ConnectionArgs {
   'remote-host'?: string;
   'remote-port': number;
   'local-port': number;
@@ -18,11 +19,6 @@ interface OpenArgs extends TargetArgs {
   'local-socket'?: string;
   'socket-mode'?: string;
   sessions: number;
-  region?: string;
-  profile?: string;
-  endpoint?: string;
-  proxy?: string;
-  'ca-bundle'?: string;
   'keep-alive': boolean;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
@@ -40,11 +36,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
       .option('local-socket', { type: 'string', describe: 'Listen on this unix socket instead of TCP' })
       .option('socket-mode', { type: 'string', describe: 'Permissions of the unix socket, octal, e.g. 0660' })
       .option('sessions', { type: 'number', default: 1, describe: 'SSM sessions to spread connections over' })
-      .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
-      .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
-      .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
-      .option('proxy', { type: 'string', describe: 'Outbound proxy for the API and the data channel: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
-      .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
+      .options(CONNECTION_OPTIONS)
       .option('keep-alive', { type: 'boolean', default: false, describe: "Keep the session from reaching the service's idle timeout" })
       .options(LOG_OPTIONS)
       .check((argv) => {
@@ -87,7 +79,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     process.on('SIGTERM', stop);
     // A closed terminal sends SIGHUP: end the session as Ctrl-C does rather than die leaving it open.
     process.on('SIGHUP', stop);
-    const connection = { region: args.region, profile: args.profile, endpoint: args.endpoint, proxy: args.proxy, caBundle: args['ca-bundle'] };
+    const connection = connectionFromArgs(args);
     const { configuredRegion } = await import('../../aws/region.js');
     if ((await configuredRegion(connection)) === undefined) {
       const { missingRegionError } = await import('../explain-error.js');
@@ -115,11 +107,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
         ? { localHost: args['local-host'], localPort: args['local-port'] }
         : { localSocket: { path: socketPath, mode: args['socket-mode'] === undefined ? undefined : parseInt(args['socket-mode'], 8) } }),
       sessions: args.sessions,
-      region: args.region,
-      profile: args.profile,
-      endpoint: args.endpoint,
-      proxy: args.proxy,
-      caBundle: args['ca-bundle'],
+      ...connection,
       keepAlive: args['keep-alive'],
       logger,
       signal: stopping.signal,

@@ -3,6 +3,7 @@ import type { LevelWithSilent } from 'pino';
 import { LOG_LEVELS, LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import type { SsmStream } from '../../stream/ssm-stream.js';
 import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
+import { CONNECTION_OPTIONS, connectionFromArgs, type ConnectionArgs } from '../connection-options.js';
 
 /*
  * `ssm-tunnel proxy`: one connection over stdin/stdout, for ssh's ProxyCommand. ssh starts it for
@@ -10,17 +11,12 @@ import { targetFromArgs, targetOptions, type TargetArgs } from '../target-option
  * destination's bytes and nothing else; logs and errors go to stderr.
  */
 
-interface ProxyArgs extends TargetArgs {
+interface ProxyArgs extends TargetArgs, ConnectionArgs {
   host?: string;
   port?: number;
   'remote-host'?: string;
   'remote-port'?: number;
   document?: string;
-  region?: string;
-  profile?: string;
-  endpoint?: string;
-  proxy?: string;
-  'ca-bundle'?: string;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
 }
@@ -45,11 +41,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
       .option('remote-host', { type: 'string', describe: 'Destination as seen from the target (default: the target itself)' })
       .option('remote-port', { type: 'number', describe: 'Destination port (default 22)' })
       .option('document', { type: 'string', describe: 'Session document (default AWS-StartSSHSession; with --remote-host AWS-StartPortForwardingSessionToRemoteHost)' })
-      .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
-      .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
-      .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
-      .option('proxy', { type: 'string', describe: 'Outbound proxy for the API and the data channel: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
-      .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
+      .options(CONNECTION_OPTIONS)
       .option('log-level', { choices: LOG_LEVELS, default: DEFAULT_LEVEL, describe: 'Log level (logs go to stderr)' })
       .option('log-format', LOG_OPTIONS['log-format'])
       .check((argv) => {
@@ -91,11 +83,7 @@ export const proxyCommand: CommandModule<object, ProxyArgs> = {
         ...(args['remote-host'] === undefined ? {} : { remoteHost: args['remote-host'] }),
         ...(port === undefined ? {} : { remotePort: port }),
         ...(args.document === undefined ? {} : { document: args.document }),
-        region: args.region,
-        profile: args.profile,
-        endpoint: args.endpoint,
-        proxy: args.proxy,
-        caBundle: args['ca-bundle'],
+        ...connectionFromArgs(args),
         logger,
         signal: abort.signal,
       });

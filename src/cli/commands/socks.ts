@@ -6,18 +6,14 @@ import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
 import { colorsWanted, humanOutputWanted } from '../terminal.js';
 import type { TerminalView } from '../terminal-view.js';
+import { CONNECTION_OPTIONS, connectionFromArgs, type ConnectionArgs } from '../connection-options.js';
 
-interface SocksArgs extends TargetArgs {
+interface SocksArgs extends TargetArgs, ConnectionArgs {
   listen: string;
   allow?: string[];
   'idle-timeout': string;
   'max-sessions': number;
   'auth-file'?: string;
-  region?: string;
-  profile?: string;
-  endpoint?: string;
-  proxy?: string;
-  'ca-bundle'?: string;
   'log-level': LevelWithSilent;
   'log-format': LogFormat;
 }
@@ -32,11 +28,7 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
       .option('idle-timeout', { type: 'string', default: '5m', describe: "End a destination's session after this long without connections" })
       .option('max-sessions', { type: 'number', default: 16, describe: 'Destinations with a session at once' })
       .option('auth-file', { type: 'string', describe: 'Require the username:password on the first line of this file (SOCKS5 and HTTP Basic)' })
-      .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
-      .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
-      .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
-      .option('proxy', { type: 'string', describe: 'Outbound proxy for the API and the data channel: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
-      .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
+      .options(CONNECTION_OPTIONS)
       .options(LOG_OPTIONS)
       .check((argv) => {
         if (parseListenAddress(argv.listen) === undefined) throw new Error(`--listen must be ${LISTEN_EXPECTED}, got ${JSON.stringify(argv.listen)}`);
@@ -80,11 +72,7 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
       auth,
       idleTimeoutMs: parseDuration(args['idle-timeout']),
       maxSessions: args['max-sessions'],
-      region: args.region,
-      profile: args.profile,
-      endpoint: args.endpoint,
-      proxy: args.proxy,
-      caBundle: args['ca-bundle'],
+      ...connectionFromArgs(args),
       logger,
     }).catch(fail);
     const locals = proxy.localAddresses.map(({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`));

@@ -1,14 +1,10 @@
 import type { CommandModule } from 'yargs';
+import { CONNECTION_OPTIONS, connectionFromArgs, type ConnectionArgs } from '../connection-options.js';
 
-interface TargetsArgs {
+interface TargetsArgs extends ConnectionArgs {
   tag?: string[];
   name?: string;
   json: boolean;
-  region?: string;
-  profile?: string;
-  endpoint?: string;
-  proxy?: string;
-  'ca-bundle'?: string;
 }
 
 export const targetsCommand: CommandModule<object, TargetsArgs> = {
@@ -19,11 +15,10 @@ export const targetsCommand: CommandModule<object, TargetsArgs> = {
       .option('tag', { type: 'string', array: true, describe: 'Only nodes with this tag: Key=Value (repeat to require several)' })
       .option('name', { type: 'string', describe: 'Only nodes with this Name tag' })
       .option('json', { type: 'boolean', default: false, describe: 'One JSON array on stdout instead of the table' })
-      .option('region', { type: 'string', describe: 'AWS region (default: from the environment/profile)' })
-      .option('profile', { type: 'string', describe: 'AWS profile, SSO profiles included' })
-      .option('endpoint', { type: 'string', describe: 'SSM endpoint URL (VPC endpoint, or the emulator)' })
-      .option('proxy', { type: 'string', describe: 'Outbound proxy for the API: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' })
-      .option('ca-bundle', { type: 'string', describe: "PEM file of CAs to trust besides Node's (default: AWS_CA_BUNDLE, then the profile's ca_bundle)" })
+      .options({
+        ...CONNECTION_OPTIONS,
+        proxy: { type: 'string', describe: 'Outbound proxy for the API: http://[user:pass@]host:port, or none (default: HTTPS_PROXY/NO_PROXY)' },
+      })
       .check((argv) => {
         const bad = argv.tag?.find((pair) => pair.indexOf('=') <= 0);
         if (bad !== undefined) throw new Error(`--tag must be Key=Value, got ${JSON.stringify(bad)}`);
@@ -40,7 +35,7 @@ export const targetsCommand: CommandModule<object, TargetsArgs> = {
       import('../node-list.js'),
       import('../target-cache.js'),
     ]);
-    const connection = { region: args.region, profile: args.profile, endpoint: args.endpoint, proxy: args.proxy, caBundle: args['ca-bundle'] };
+    const connection = connectionFromArgs(args);
     if ((await configuredRegion(connection)) === undefined) throw missingRegionError(args.profile);
     const api = createSsmSessionApi(connection);
     try {
