@@ -1,6 +1,9 @@
 import { createLogUpdate } from 'log-update';
 import { createColors } from 'picocolors';
 import type { ConnectionInfo, TunnelEvents, TunnelState, TunnelStats } from '../tunnel/tunnel.js';
+import { formatBytes } from '../daemon/status-table.js';
+
+export { formatBytes } from '../daemon/status-table.js';
 
 /*
  * What a person sees on a terminal while a tunnel runs: one short, timestamped line per event they
@@ -40,19 +43,6 @@ export interface TerminalView {
   error(text: string): void;
   /** Stops following `source` (if attached), stops the refresh and leaves the last status line on screen. */
   close(): void;
-}
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** `512 B`, `64.0 KiB`, `1.5 MiB`. */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
 }
 
 /** `350ms`, `4.2s`, `3m05s`, `2h03m`. */

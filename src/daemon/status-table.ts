@@ -75,7 +75,7 @@ export function statusTable(status: DaemonStatus): string {
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
-/** 1536 → "1.5 KiB"; exact below 1 KiB. */
+/** 1536 → "1.5 KiB"; whole bytes below 1 KiB (a rate of 4.995 B/s reads "5 B"). */
 export function formatBytes(bytes: number): string {
   let value = bytes;
   let unit = 0;
@@ -83,5 +83,5 @@ export function formatBytes(bytes: number): string {
     value /= 1024;
     unit += 1;
   }
-  return unit === 0 ? `${bytes} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${UNITS[unit]}`;
 }
