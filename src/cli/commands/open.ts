@@ -3,12 +3,13 @@ import { InvalidOptionError } from '../../errors.js';
 import type { Tunnel } from '../../tunnel/tunnel.js';
 import { formatHostPort } from '../../util/net.js';
 import { ExitCode, signalExitCode } from '../exit-codes.js';
+import { createCommandOutput } from '../command-output.js';
 import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import { hasTarget, targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
-import { canPrompt, colorsWanted, humanOutputWanted } from '../terminal.js';
+import { canPrompt } from '../terminal.js';
 import type { TerminalView } from '../terminal-view.js';
 import type { AwsConnectionOptions } from '../../aws/session-api.js';
-import type { LevelWithSilent, Logger } from 'pino';
+import type { LevelWithSilent } from 'pino';
 import { CONNECTION_OPTIONS, connectionFromArgs, type ConnectionArgs } from '../connection-options.js';
 
 interface OpenArgs extends TargetArgs, ConnectionArgs {
@@ -55,7 +56,7 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     // the session it began (TerminateSession), instead of Node's default exit leaving it open.
     const stopping = new AbortController();
     let tunnel: Tunnel | undefined = undefined;
-    let view: TerminalView | undefined;
+    let view: TerminalView | undefined = undefined;
     const closeAndExit = (open: Tunnel): void => {
       view?.close();
       open.close().then(
@@ -87,15 +88,8 @@ export const openCommand: CommandModule<object, OpenArgs> = {
     }
     if (!hasTarget(args)) args.target = await pickTargetFor(args, connection);
     const [{ openTunnel }, { plainHttpEndpointWarning }] = await Promise.all([import('../../tunnel/tunnel.js'), import('../../daemon/config-warnings.js')]);
-    let logger: Logger;
-    if (humanOutputWanted(args['log-format'])) {
-      const [{ createTerminalView }, { createHumanLogger }] = await Promise.all([import('../terminal-view.js'), import('../human-log.js')]);
-      view = createTerminalView({ stream: process.stderr, color: colorsWanted() });
-      logger = createHumanLogger(args['log-level'], view);
-    } else {
-      const { createCliLogger } = await import('../logger.js');
-      logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
-    }
+    const { logger, view: terminalView } = await createCommandOutput(args['log-level'], args['log-format']);
+    view = terminalView;
     const socketPath = args['local-socket'];
     const endpointWarning = args.endpoint === undefined ? undefined : plainHttpEndpointWarning(args.endpoint);
     if (endpointWarning !== undefined) logger.warn(endpointWarning);

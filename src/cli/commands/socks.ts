@@ -1,11 +1,11 @@
 import type { CommandModule } from 'yargs';
-import type { LevelWithSilent, Logger } from 'pino';
+import type { LevelWithSilent } from 'pino';
 import { parseListenAddress, LISTEN_EXPECTED } from '../../daemon/config-hosts.js';
 import { parseDuration } from '../../daemon/duration.js';
 import { LOG_OPTIONS, type LogFormat } from '../log-options.js';
 import { targetFromArgs, targetOptions, type TargetArgs } from '../target-options.js';
-import { colorsWanted, humanOutputWanted } from '../terminal.js';
-import type { TerminalView } from '../terminal-view.js';
+import { formatHostPort } from '../../util/net.js';
+import { createCommandOutput } from '../command-output.js';
 import { CONNECTION_OPTIONS, connectionFromArgs, type ConnectionArgs } from '../connection-options.js';
 
 interface SocksArgs extends TargetArgs, ConnectionArgs {
@@ -41,16 +41,7 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
     // Loaded here, not at the top: other commands should not pay for the proxy at start-up.
     const [{ openProxy }, { readFile }] = await Promise.all([import('../../proxy/proxy-server.js'), import('node:fs/promises')]);
     // On a terminal: one line per request and a live status line (as for open); otherwise pino's logs.
-    let view: TerminalView | undefined;
-    let logger: Logger;
-    if (humanOutputWanted(args['log-format'])) {
-      const [{ createTerminalView }, { createHumanLogger }] = await Promise.all([import('../terminal-view.js'), import('../human-log.js')]);
-      view = createTerminalView({ stream: process.stderr, color: colorsWanted() });
-      logger = createHumanLogger(args['log-level'], view);
-    } else {
-      const { createCliLogger } = await import('../logger.js');
-      logger = await createCliLogger({ level: args['log-level'], format: args['log-format'], fd: 2 });
-    }
+    const { logger, view } = await createCommandOutput(args['log-level'], args['log-format']);
     const listen = parseListenAddress(args.listen)!;
     const fail = (error: Error): never => {
       process.stderr.write(`ssm-tunnel: ${error.message}\n`);
@@ -75,7 +66,7 @@ export const socksCommand: CommandModule<object, SocksArgs> = {
       ...connectionFromArgs(args),
       logger,
     }).catch(fail);
-    const locals = proxy.localAddresses.map(({ address, port }) => (address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`));
+    const locals = proxy.localAddresses.map(({ address, port }) => formatHostPort(address, port));
     const listening = `Proxy listening on ${locals.join(', ')} (SOCKS5 and HTTP CONNECT)`;
     // Scripts read this line from stdout; on a terminal the view shows it instead.
     if (view === undefined || process.stdout.isTTY !== true) process.stdout.write(`${listening}\n`);
