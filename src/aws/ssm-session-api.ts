@@ -24,7 +24,7 @@ import type {
   StartSessionRequest,
 } from './session-api.js';
 
-import { isLoopbackHost } from '../util/net.js';
+import { isLoopbackUrl } from '../util/net.js';
 
 export type { ManagedNodeFilter } from './session-api.js';
 
@@ -222,14 +222,6 @@ function ecsClientConfig(options: SsmSessionApiOptions, agent: NetworkAgent): EC
   const endpoint = options.ecsEndpoint ?? (options.endpoint !== undefined && isLoopbackUrl(options.endpoint) ? options.endpoint : undefined);
   if (endpoint !== undefined) config.endpoint = endpoint;
   return config;
-}
-
-function isLoopbackUrl(url: string): boolean {
-  try {
-    return isLoopbackHost(new URL(url).hostname);
-  } catch {
-    return false;
-  }
 }
 
 function toManagedNode(info: InstanceInformation): ManagedNode[] {

@@ -1,5 +1,5 @@
 import { ErrorCode, SsmTunnelError } from '../errors.js';
-import { isLoopbackHost } from '../util/net.js';
+import { isLoopbackHost, isLoopbackUrl } from '../util/net.js';
 
 /*
  * Which StreamUrl the client may open. The service's answer decides where the session token goes
@@ -34,7 +34,7 @@ export function streamUrlRefusal(streamUrl: string, policy: StreamUrlPolicy = {}
         `the service returned a StreamUrl with scheme ws: to ${url.host}: the session token would travel in clear text; only wss: is accepted for a non-loopback host`,
       );
     }
-    if (!isLoopbackHttpEndpoint(policy.apiEndpoint)) {
+    if (policy.apiEndpoint === undefined || !isLoopbackUrl(policy.apiEndpoint, 'http:')) {
       return new SsmTunnelError(
         ErrorCode.INSECURE_STREAM_URL,
         `the service returned a StreamUrl with scheme ws: to ${url.host}; ws: is accepted only from an API endpoint on loopback over http: (the emulator)`,
@@ -45,13 +45,3 @@ export function streamUrlRefusal(streamUrl: string, policy: StreamUrlPolicy = {}
   return new SsmTunnelError(ErrorCode.INSECURE_STREAM_URL, `the service returned a StreamUrl with scheme ${url.protocol} (host ${url.host === '' ? 'none' : url.host}); only wss: is accepted`);
 }
 
-/** True for an `http:` URL to a loopback host: the emulator, or a test's fake service. */
-function isLoopbackHttpEndpoint(endpoint: string | undefined): boolean {
-  if (endpoint === undefined) return false;
-  try {
-    const url = new URL(endpoint);
-    return url.protocol === 'http:' && isLoopbackHost(url.hostname);
-  } catch {
-    return false;
-  }
-}

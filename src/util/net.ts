@@ -38,6 +38,16 @@ export function isValidHost(host: string): boolean {
   return name.length > 0 && name.length <= 253 && name.split('.').every((label) => LABEL.test(label));
 }
 
+/** True for a URL to a loopback host (and of `protocol`, when given, e.g. `http:`); false for anything unparsable. */
+export function isLoopbackUrl(url: string, protocol?: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return (protocol === undefined || parsed.protocol === protocol) && isLoopbackHost(parsed.hostname);
+  } catch {
+    return false;
+  }
+}
+
 /** One Buffer from what a `ws` 'message' event delivers (a Buffer, fragments, or an ArrayBuffer). */
 export function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
   if (Buffer.isBuffer(data)) return data;

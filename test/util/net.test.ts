@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHostPort, isLoopbackHost, isValidHost, toBuffer } from '../../src/util/net.js';
+import { formatHostPort, isLoopbackHost, isLoopbackUrl, isValidHost, toBuffer } from '../../src/util/net.js';
 
 describe('formatHostPort', () => {
   it('brackets IPv6 hosts and leaves names and IPv4 alone', () => {
@@ -34,5 +34,15 @@ describe('isValidHost', () => {
 
   it.each(['', 'db internal', '10.0.0.256', '10.1', '-lead.example', 'trail-.example', 'a..b', '[::1]', 'x'.repeat(254)])('rejects %j', (host) => {
     expect(isValidHost(host)).toBe(false);
+  });
+});
+
+describe('isLoopbackUrl', () => {
+  it('checks the host and, when asked, the scheme; an unparsable URL is not loopback', () => {
+    expect(isLoopbackUrl('http://127.0.0.1:4566')).toBe(true);
+    expect(isLoopbackUrl('https://[::1]:443/', 'http:')).toBe(false);
+    expect(isLoopbackUrl('http://localhost:8080', 'http:')).toBe(true);
+    expect(isLoopbackUrl('http://ssm.eu-west-1.amazonaws.com')).toBe(false);
+    expect(isLoopbackUrl('not a url')).toBe(false);
   });
 });
